@@ -212,3 +212,27 @@ def field_types() -> dict[str, Any]:
 
 __all__ = ["Config", "make_config", "preset", "validate", "parse_partition", "partition_slug",
            "DATASETS", "METHODS", "PAPER_PARTITIONS"]
+
+
+def coerce(name: str, value: Any) -> Any:
+    """Turn text from a command line or a papermill -p into the field's type ('none', 'true', '0.5,0.75')."""
+    if not isinstance(value, str):
+        return value
+    kind = str(field_types()[name])
+    text = value.strip()
+    if text.lower() in ("none", "null", "") and "None" in kind:
+        return None
+    try:
+        if kind.startswith("bool"):
+            if text.lower() not in ("true", "false", "1", "0", "yes", "no"):
+                raise ValueError(text)
+            return text.lower() in ("true", "1", "yes")
+        if kind.startswith("tuple"):
+            return tuple(float(v) for v in text.strip("()[]").split(",") if v.strip())
+        if kind.startswith("int"):
+            return int(text)
+        if kind.startswith("float"):
+            return float(text)
+    except ValueError as err:
+        raise GpslibError(f"{name}={value!r} is not a valid {kind.split(' ')[0]}.") from err
+    return text

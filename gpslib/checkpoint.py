@@ -1,0 +1,34 @@
+"""Atomic checkpoints: a killed run never leaves a half-written file, and loading never runs pickled code."""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import torch
+
+from .errors import GpslibError
+
+
+def save_checkpoint(state: dict, path: str | Path) -> Path:
+    """Write to a temporary file in the same folder, fsync, then rename over the old checkpoint."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    with open(tmp, "wb") as handle:
+        torch.save(state, handle)
+        handle.flush()
+        os.fsync(handle.fileno())
+    os.replace(tmp, path)
+    return path
+
+
+def load_checkpoint(path: str | Path) -> dict:
+    """Load with weights_only=True (tensors and plain containers only)."""
+    path = Path(path)
+    if not path.is_file():
+        raise GpslibError(f"Checkpoint {path} does not exist; pass the last.pt of a run's output folder.")
+    try:
+        return torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as err:  # noqa: BLE001 - truncated or foreign files all mean the same to the user
+        raise GpslibError(f"Checkpoint {path} could not be read ({type(err).__name__}); it is corrupt or not a "
+                          "gpslib checkpoint - resume from an earlier copy or start the run again.") from err

@@ -1,0 +1,170 @@
+"""`gpslib train|eval|predict|splits|data|cost|bench` (also `python -m gpslib`).
+
+User mistakes (GpslibError) print one sentence and exit 2; they never show a traceback.
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from .config import DATASETS, coerce, field_names, make_config
+from .errors import GpslibError
+
+
+def _add_config_options(parser: argparse.ArgumentParser) -> None:
+    """Every Config field becomes --field VALUE (text, coerced to the field's type)."""
+    group = parser.add_argument_group("config fields (see gpslib/config.py; 'none' for None, a,b for tuples)")
+    for name in field_names():
+        if name in ("dataset", "partition"):
+            continue
+        group.add_argument(f"--{name.replace('_', '-')}", dest=name, default=None, metavar="VALUE")
+
+
+def _config_from(args: argparse.Namespace):
+    overrides = {name: coerce(name, getattr(args, name)) for name in field_names()
+                 if name not in ("dataset", "partition") and getattr(args, name, None) is not None}
+    return make_config(args.dataset, args.partition, yaml_file=args.config, **overrides)
+
+
+def cmd_train(args) -> int:
+    from .train import train
+    cfg = _config_from(args)
+    history = train(cfg, resume=args.resume)
+    final = history.final
+    print(f"finished {cfg.method} on {cfg.dataset} {cfg.partition}: " +
+          ", ".join(f"{k} {v:.4f}" for k, v in final.items() if k.startswith("miou")))
+    print(f"history: {history.path}")
+    return 0
+
+
+def cmd_eval(args) -> int:
+    from .data import build_datasets
+    from .evaluate import evaluate
+    from .predict import load_network
+    net, cfg = load_network(args.checkpoint, args.network, args.device, data_root=args.data_root,
+                            eval_mode=args.mode)
+    data = build_datasets(cfg)
+    result = evaluate(net, data.val, cfg.num_classes, mode=cfg.eval_mode, crop=cfg.eval_crop or cfg.crop_size,
+                      device=args.device, limit=args.limit)
+    print(f"{args.network} of {args.checkpoint} on {cfg.dataset} val ({cfg.eval_mode}): mIoU {result['miou']:.4f}")
+    for name, iou in zip(data.class_names, result["iou"]):
+        print(f"  {name:>14} {iou:.4f}")
+    return 0
+
+
+def cmd_predict(args) -> int:
+    from .predict import load_image, load_network, overlay, predict_mask
+    net, cfg = load_network(args.checkpoint, args.network, args.device)
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    for path in args.images:
+        image = load_image(path)
+        target = out / f"{Path(path).stem}_overlay.png"
+        overlay(image, predict_mask(net, image, cfg, args.device)).save(target)
+        print(target)
+    return 0
+
+
+def cmd_splits(args) -> int:
+    from .data.partitions import summary
+    print(summary(args.dataset, args.data_root, args.partition, seed=args.seed, dagger=args.dagger,
+                  labeled_file=args.labeled_file, unlabeled_file=args.unlabeled_file))
+    return 0
+
+
+def cmd_data(args) -> int:
+    from .data.digits import describe, ensure_digits
+    root = ensure_digits(Path(args.data_root) if args.data_root else None, seed=args.seed)
+    print(describe(root))
+    return 0
+
+
+def cmd_cost(args) -> int:
+    from .cost import format_cost
+    for dataset in args.dataset:
+        print(format_cost(dataset, dagger=args.dagger))
+        print()
+    return 0
+
+
+def cmd_bench(args) -> int:
+    from .bench import main as bench_main
+    return bench_main(args)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="gpslib", description=__doc__.splitlines()[0])
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("train", help="train GPS, CPS or a supervised baseline")
+    p.add_argument("--dataset", default="digits", choices=DATASETS)
+    p.add_argument("--partition", default="1/8", help="labeled fraction: 1/8, 1_8 or 0.125")
+    p.add_argument("--config", default=None, help="YAML file of config fields, applied before the flags")
+    p.add_argument("--resume", action="store_true", help="continue from <out-dir>/last.pt")
+    _add_config_options(p)
+    p.set_defaults(func=cmd_train)
+
+    p = sub.add_parser("eval", help="mIoU and per-class IoU of a checkpoint on the validation set")
+    p.add_argument("checkpoint")
+    p.add_argument("--network", default="student1", choices=("teacher", "student1", "student2"))
+    p.add_argument("--mode", default=None, choices=("whole", "sliding"))
+    p.add_argument("--data-root", default=None)
+    p.add_argument("--device", default="cpu")
+    p.add_argument("--limit", type=int, default=None, help="evaluate the first N images only")
+    p.set_defaults(func=cmd_eval)
+
+    p = sub.add_parser("predict", help="colour-overlay PNGs of a checkpoint's predictions")
+    p.add_argument("checkpoint")
+    p.add_argument("images", nargs="+")
+    p.add_argument("--out", default="predictions")
+    p.add_argument("--network", default="student1", choices=("teacher", "student1", "student2"))
+    p.add_argument("--device", default="cpu")
+    p.set_defaults(func=cmd_predict)
+
+    p = sub.add_parser("splits", help="labeled/unlabeled counts of a partition and where the lists come from")
+    p.add_argument("--dataset", default="pascal", choices=DATASETS)
+    p.add_argument("--partition", default="1/8")
+    p.add_argument("--data-root", default=None)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--dagger", action="store_true", help="GPS-dagger: labeled images join the unlabeled set")
+    p.add_argument("--labeled-file", default=None)
+    p.add_argument("--unlabeled-file", default=None)
+    p.set_defaults(func=cmd_splits)
+
+    p = sub.add_parser("data", help="generate (once) and describe the embedded digits dataset")
+    p.add_argument("--dataset", default="digits", choices=("digits",))
+    p.add_argument("--data-root", default=None)
+    p.add_argument("--seed", type=int, default=0)
+    p.set_defaults(func=cmd_data)
+
+    p = sub.add_parser("cost", help="Table 1: unlabeled images per epoch and per run")
+    p.add_argument("--dataset", nargs="+", default=["pascal", "cityscapes"], choices=DATASETS)
+    p.add_argument("--dagger", action="store_true")
+    p.set_defaults(func=cmd_cost)
+
+    p = sub.add_parser("bench", help="time per iteration of supervised, CPS and GPS, split into phases")
+    p.add_argument("--dataset", default="digits", choices=DATASETS)
+    p.add_argument("--backbone", default=None)
+    p.add_argument("--crop", type=int, default=None)
+    p.add_argument("--batch", type=int, default=None, help="labeled and unlabeled batch (each)")
+    p.add_argument("--amp", default="true", choices=("true", "false"))
+    p.add_argument("--iters", type=int, default=10)
+    p.add_argument("--warmup", type=int, default=3)
+    p.add_argument("--device", default="auto")
+    p.add_argument("--out", default=None, help="also write the table as JSON here")
+    p.set_defaults(func=cmd_bench)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except GpslibError as err:
+        print(f"gpslib {args.command}: error: {err}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

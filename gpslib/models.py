@@ -1,0 +1,63 @@
+"""The segmentation network: DeepLabV3+ from segmentation-models-pytorch, built three times with different seeds."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import segmentation_models_pytorch as smp
+import torch
+from torch import nn
+
+from .errors import GpslibError
+
+ROLES = ("teacher", "student1", "student2")
+
+
+def build_segmenter(backbone: str = "resnet18", num_classes: int = 11, encoder_weights: str | None = None,
+                    decoder_channels: int = 256, seed: int = 0) -> nn.Module:
+    """DeepLabV3+ (output stride 16) whose randomly initialised parts are drawn from `seed`.
+
+    `encoder_weights` is None (random init: offline and in tests), "imagenet" (smp downloads it on a
+    connected machine) or the path of a local encoder state dict; the paper uses ImageNet ResNet-50/101.
+    """
+    hub_weights = encoder_weights if encoder_weights == "imagenet" else None
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        try:
+            model = smp.DeepLabV3Plus(encoder_name=backbone, encoder_weights=hub_weights, classes=num_classes,
+                                      decoder_channels=decoder_channels)
+        except KeyError as err:
+            raise GpslibError(f"Unknown backbone {backbone!r}; use an smp encoder name such as resnet18, "
+                              "resnet50 or resnet101.") from err
+    if encoder_weights not in (None, "imagenet"):
+        load_encoder_weights(model, Path(encoder_weights))
+    return model
+
+
+def load_encoder_weights(model: nn.Module, path: Path) -> None:
+    """Load a local ImageNet state dict into the encoder (a torchvision/timm ResNet file works as is)."""
+    if not path.is_file():
+        raise GpslibError(f"Encoder weights {path} do not exist; pass encoder_weights=None, 'imagenet', "
+                          "or the path of a ResNet state dict.")
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as err:  # noqa: BLE001 - any unpickling failure is a corrupt file to the user
+        raise GpslibError(f"Encoder weights {path} could not be read ({err}); re-download the file.") from err
+    state = state.get("state_dict", state)
+    state = {k: v for k, v in state.items() if not k.startswith("fc.")}
+    missing, unexpected = model.encoder.load_state_dict(state, strict=False)
+    if unexpected or len(missing) > 0.5 * len(list(model.encoder.state_dict())):
+        raise GpslibError(f"Encoder weights {path} do not match the {type(model.encoder).__name__} encoder; "
+                          "pass a state dict of the same backbone.")
+
+
+def build_networks(cfg, count: int = 3) -> dict[str, nn.Module]:
+    """T, S1, S2 (or the first `count` of them) with seeds seed*10 + {0, 1, 2}: same architecture, different init."""
+    return {role: build_segmenter(cfg.backbone, cfg.num_classes, cfg.encoder_weights, cfg.decoder_channels,
+                                  seed=cfg.seed * 10 + k)
+            for k, role in enumerate(ROLES[:count])}
+
+
+def count_parameters(model: nn.Module) -> dict[str, int]:
+    """Parameters of encoder, decoder and head, for the networks chapter."""
+    parts = {"encoder": model.encoder, "decoder": model.decoder, "head": model.segmentation_head}
+    return {name: sum(p.numel() for p in part.parameters()) for name, part in parts.items()}

@@ -1,0 +1,145 @@
+"""One GPS iteration (section 3): the guide step (eq. 3-7) then the feedback step (eq. 8-10).
+
+Read next to the paper: `guide_step` trains S1, S2 with L_sup^s + alpha L_gps + beta L_cps, using the teacher's
+pseudo-labels Y^t; `feedback_step` then asks the students *as just updated* for their averaged pseudo-labels
+Y^{s-bar} and trains T with L_sup^t + w(e) gamma L_fps. `update="merged"` (Fig. 6a) instead computes
+Y^{s-bar} from the students before their update and takes one step on the summed loss.
+
+CutMix follows CPS: every pseudo-label is computed on the unmixed images and then mixed with the same
+boxes as the inputs; the networks that learn see only the mixed images. The CPS baseline is the guide
+step without a teacher (`use_gps=False`); phase a and the supervised baseline are `supervised_step`.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+from torch import Tensor, nn
+
+from .. import losses
+from ..data.cutmix import mix
+from .distributed import unwrap
+
+
+@dataclass
+class Batch:
+    """One iteration's data on the device: labeled X^l, Y^l; unlabeled X^u and its CutMix boxes (or None)."""
+    x_l: Tensor
+    y_l: Tensor
+    x_u: Tensor | None = None
+    boxes: Tensor | None = None
+
+    def mixed(self, t: Tensor) -> Tensor:
+        """Apply this batch's CutMix to an image batch or a label map (identity without CutMix)."""
+        return t if self.boxes is None else mix(t, self.boxes)
+
+
+@torch.no_grad()
+def predict_no_grad(net: nn.Module, x: Tensor, mode: str = "eval") -> Tensor:
+    """Logits of a pseudo-label pass: no gradient, BN in eval mode (default) or train mode."""
+    net = unwrap(net)
+    was_training = net.training
+    net.train(mode == "train")
+    logits = net(x)
+    net.train(was_training)
+    return logits
+
+
+def pseudo_label(net: nn.Module, batch: Batch, mode: str = "eval") -> Tensor:
+    """argmax of one network on the unmixed X^u, mixed like the inputs (Y^t, or Y^{s_k} under CutMix)."""
+    return batch.mixed(predict_no_grad(net, batch.x_u, mode).argmax(1))
+
+
+def feedback_label(s1: nn.Module, s2: nn.Module, batch: Batch, mode: str = "eval") -> Tensor:
+    """Y^{s-bar}: argmax of the students' averaged softmax on the unmixed X^u, mixed like the inputs."""
+    x = batch.x_u
+    return batch.mixed(losses.averaged_label(predict_no_grad(s1, x, mode), predict_no_grad(s2, x, mode)))
+
+
+def _forward_split(net: nn.Module, x_l: Tensor, x_u: Tensor | None) -> tuple[Tensor, Tensor | None]:
+    """One forward over [X^l; X^u] (one BN batch), split back into the two halves."""
+    if x_u is None:
+        return net(x_l), None
+    logits = net(torch.cat([x_l, x_u]))
+    return logits[: len(x_l)], logits[len(x_l):]
+
+
+def guide_loss(t: nn.Module | None, s1: nn.Module, s2: nn.Module, batch: Batch, cfg,
+               alpha_scale: float = 1.0) -> tuple[Tensor, dict[str, Tensor]]:
+    """Eq. 7 for the current students; t=None (or use_gps off) leaves L_gps out, as in CPS."""
+    use_u = batch.x_u is not None and ((cfg.use_gps and t is not None) or cfg.use_cps)
+    x_in = batch.mixed(batch.x_u) if use_u else None
+    l1, u1 = _forward_split(s1, batch.x_l, x_in)
+    l2, u2 = _forward_split(s2, batch.x_l, x_in)
+    terms = {"sup_s": losses.sup_loss(l1, l2, batch.y_l)}                       # eq. 4
+    l_gps = l_cps = None
+    if use_u and cfg.use_gps and t is not None:
+        y_t = pseudo_label(t, batch, cfg.pseudo_label_mode)
+        l_gps = terms["gps"] = losses.gps_loss(u1, u2, y_t)                      # eq. 5
+    if use_u and cfg.use_cps:
+        if batch.boxes is None:   # CPS without CutMix: each student's own training forward, detached
+            y_s1, y_s2 = u1.detach().argmax(1), u2.detach().argmax(1)
+        else:                     # with CutMix: labels from the unmixed images, then mixed
+            y_s1 = pseudo_label(s1, batch, cfg.pseudo_label_mode)
+            y_s2 = pseudo_label(s2, batch, cfg.pseudo_label_mode)
+        l_cps = terms["cps"] = losses.cps_loss(u1, u2, y_s1, y_s2)              # eq. 6
+    loss = losses.guide_loss(terms["sup_s"], l_gps, l_cps, cfg.alpha * alpha_scale, cfg.beta)   # eq. 7
+    terms["guide"] = loss
+    return loss, terms
+
+
+def teacher_loss(t: nn.Module, batch: Batch, y_sbar: Tensor | None, w: float,
+                 cfg) -> tuple[Tensor, dict[str, Tensor]]:
+    """Eq. 10: L_sup^t + w(e) gamma L_fps (L_fps left out when y_sbar is None)."""
+    x_in = batch.mixed(batch.x_u) if y_sbar is not None else None
+    logits_l, logits_u = _forward_split(t, batch.x_l, x_in)
+    terms = {"sup_t": losses.ce(logits_l, batch.y_l)}
+    l_fps = None
+    if y_sbar is not None:
+        l_fps = terms["fps"] = losses.fps_loss(logits_u, y_sbar)                 # eq. 8
+    loss = losses.feedback_loss(terms["sup_t"], l_fps, w, cfg.gamma)             # eq. 10
+    terms["feedback"] = loss
+    return loss, terms
+
+
+def _step(optimizers: list[torch.optim.Optimizer], loss: Tensor) -> None:
+    for opt in optimizers:
+        opt.zero_grad(set_to_none=True)
+    loss.backward()
+    for opt in optimizers:
+        opt.step()
+
+
+def gps_iteration(nets: dict[str, nn.Module], opt_students: torch.optim.Optimizer, opt_teacher: torch.optim.Optimizer,
+                  batch: Batch, cfg, w: float, alpha_scale: float = 1.0) -> dict[str, Tensor]:
+    """Phases b and c of one iteration; returns the detached loss terms."""
+    t, s1, s2 = nets["teacher"], nets["student1"], nets["student2"]
+    fps_on = cfg.use_fps and batch.x_u is not None
+    if cfg.update == "merged":
+        # Fig. 6a: every pseudo-label from the networks of the previous iteration, one update of all three.
+        y_sbar = feedback_label(s1, s2, batch, cfg.pseudo_label_mode) if fps_on else None
+        g_loss, g_terms = guide_loss(t, s1, s2, batch, cfg, alpha_scale)
+        f_loss, f_terms = teacher_loss(t, batch, y_sbar, w, cfg)
+        _step([opt_students, opt_teacher], g_loss + f_loss)
+    else:
+        g_loss, g_terms = guide_loss(t, s1, s2, batch, cfg, alpha_scale)    # guide step (eq. 7) ...
+        _step([opt_students], g_loss)                                          # ... updates S1 and S2 only
+        y_sbar = feedback_label(s1, s2, batch, cfg.pseudo_label_mode) if fps_on else None   # updated students
+        f_loss, f_terms = teacher_loss(t, batch, y_sbar, w, cfg)             # feedback step (eq. 10) ...
+        _step([opt_teacher], f_loss)                                           # ... updates T only
+    return {k: v.detach() for k, v in {**g_terms, **f_terms}.items()}
+
+
+def cps_iteration(nets: dict[str, nn.Module], opt_students: torch.optim.Optimizer, batch: Batch,
+                  cfg) -> dict[str, Tensor]:
+    """The CPS baseline: two students, L_sup^s + beta L_cps, no teacher."""
+    loss, terms = guide_loss(None, nets["student1"], nets["student2"], batch, cfg)
+    _step([opt_students], loss)
+    return {k: v.detach() for k, v in terms.items()}
+
+
+def supervised_step(net: nn.Module, optimizer: torch.optim.Optimizer, x_l: Tensor, y_l: Tensor) -> dict[str, Tensor]:
+    """Eq. 2 for one network: phase a of the teacher, and the SupOnly baseline."""
+    loss = losses.ce(net(x_l), y_l)
+    _step([optimizer], loss)
+    return {"sup": loss.detach()}
