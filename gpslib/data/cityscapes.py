@@ -1,0 +1,79 @@
+"""Cityscapes fine layout, with labelIds mapped to the 19 train ids on the fly when no labelTrainIds exist.
+
+    <root>/leftImg8bit/{train,val}/<city>/<id>_leftImg8bit.png
+    <root>/gtFine/{train,val}/<city>/<id>_gtFine_labelTrainIds.png   (or _gtFine_labelIds.png)
+Ids look like jena_000078_000019; the city is the prefix before the first '_'.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from .. import paths
+from ..errors import GpslibError
+from .dataset import Sample, SegmentationDataset
+from .pascal import read_ids
+
+LAYOUT = ("leftImg8bit/{train,val}/<city>/<id>_leftImg8bit.png and "
+          "gtFine/{train,val}/<city>/<id>_gtFine_labelTrainIds.png (or _labelIds.png)")
+
+# labelIds 0..33 -> train ids 0..18, everything else ignored (Cityscapes' own labels.py table).
+ID_TO_TRAINID = {7: 0, 8: 1, 11: 2, 12: 3, 13: 4, 17: 5, 19: 6, 20: 7, 21: 8, 22: 9, 23: 10,
+                 24: 11, 25: 12, 26: 13, 27: 14, 28: 15, 31: 16, 32: 17, 33: 18}
+LUT = np.full(256, 255, dtype=np.uint8)
+for _id, _train_id in ID_TO_TRAINID.items():
+    LUT[_id] = _train_id
+
+
+def check_root(root: Path) -> None:
+    if not Path(root).is_dir():
+        raise GpslibError(
+            f"The Cityscapes data root {root} does not exist; it should hold {LAYOUT} (see data/README.md), "
+            f"or set data_root to where it is.")
+
+
+def city(id_: str) -> str:
+    return id_.split("_", 1)[0]
+
+
+def image_path(root: Path, split: str, id_: str) -> Path:
+    return Path(root) / "leftImg8bit" / split / city(id_) / f"{id_}_leftImg8bit.png"
+
+
+def train_image(root: Path, id_: str) -> Path:
+    return image_path(root, "train", id_)
+
+
+def samples(root: Path, split: str, ids: list[str]) -> list[Sample]:
+    found = []
+    for id_ in ids:
+        folder = Path(root) / "gtFine" / split / city(id_)
+        mask, lut = folder / f"{id_}_gtFine_labelTrainIds.png", None
+        if not mask.is_file() and (folder / f"{id_}_gtFine_labelIds.png").is_file():
+            mask, lut = folder / f"{id_}_gtFine_labelIds.png", LUT
+        found.append(Sample(id_, image_path(root, split, id_), mask, lut))
+    return found
+
+
+def scan(root: Path, split: str) -> list[str] | None:
+    """Ids of every image under leftImg8bit/<split>, None when that folder is absent."""
+    folder = Path(root) / "leftImg8bit" / split
+    if not folder.is_dir():
+        return None
+    return sorted(p.name[: -len("_leftImg8bit.png")] for p in folder.glob("*/*_leftImg8bit.png"))
+
+
+def train_ids(root: Path) -> list[str]:
+    ids = scan(root, "train")
+    return ids if ids is not None else read_ids(paths.SPLITS_DIR / "cityscapes" / "train.txt")
+
+
+def val_ids(root: Path) -> list[str]:
+    ids = scan(root, "val")
+    return ids if ids is not None else read_ids(paths.SPLITS_DIR / "cityscapes" / "val.txt")
+
+
+def dataset(root: Path, ids: list[str], split: str, transform, num_classes: int, where: str) -> SegmentationDataset:
+    check_root(root)
+    return SegmentationDataset(samples(root, split, ids), transform, num_classes, where)

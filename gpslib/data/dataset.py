@@ -1,0 +1,110 @@
+"""One Dataset class for every layout: a list of (id, image file, mask file) plus a transform.
+
+The layouts (VOC, Cityscapes, digits) only differ in where the files are, so pascal.py and cityscapes.py
+build the file lists and this class loads, checks and transforms. Existence of every file is checked when
+the dataset is built (cheap); corruption, size mismatch and label range are checked when an item is read.
+"""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+from PIL import Image
+from torch.utils.data import Dataset
+
+from ..errors import GpslibError
+
+IGNORE = 255
+
+
+@dataclass(frozen=True)
+class Sample:
+    id: str
+    image: Path
+    mask: Path
+    lut: np.ndarray | None = None   # 256-entry table from stored values to train ids (Cityscapes labelIds)
+
+
+def check_files(samples: list[Sample], where: str) -> None:
+    """Raise on the first image or mask file that does not exist, naming it and the list it came from."""
+    for sample in samples:
+        for kind, path in (("image", sample.image), ("mask", sample.mask)):
+            if not os.path.isfile(path):
+                raise GpslibError(
+                    f"The {kind} file {path} for id {sample.id!r} (listed in {where}) does not exist; "
+                    f"put it there or remove the id from the list.")
+
+
+def read_image(path: Path) -> np.ndarray:
+    try:
+        with Image.open(path) as img:
+            return np.array(img.convert("RGB"))
+    except (OSError, ValueError, SyntaxError) as err:
+        raise GpslibError(f"Image file {path} cannot be read ({err}); replace it with an intact copy.") from None
+
+
+def read_mask(path: Path, lut: np.ndarray | None = None) -> np.ndarray:
+    """Index values of a label PNG ('L' or palette 'P': the indices, never the colours)."""
+    try:
+        with Image.open(path) as img:
+            if img.mode not in ("L", "P", "I", "I;16"):
+                raise GpslibError(
+                    f"Mask file {path} is a {img.mode} image; masks must be single-channel index PNGs "
+                    f"(mode L or P) holding class ids, see data/README.md.")
+            mask = np.array(img)
+    except (OSError, ValueError, SyntaxError) as err:
+        raise GpslibError(f"Mask file {path} cannot be read ({err}); replace it with an intact copy.") from None
+    if lut is not None:
+        mask = lut[np.clip(mask, 0, 255).astype(np.int64)]
+    return mask
+
+
+class SegmentationDataset(Dataset):
+    """Items are (image FloatTensor [3,H,W] normalised, mask LongTensor [H,W] in 0..C-1 or 255).
+
+    `ds[i]` uses the global RNG for augmentation; `ds[(i, seed)]` makes the augmentation a function
+    of `seed` alone, so a training loop can replay a run after resume, whatever the DataLoader workers.
+    """
+
+    def __init__(self, samples: list[Sample], transform, num_classes: int, where: str = "the split list"):
+        check_files(samples, where)
+        self.samples = list(samples)
+        self.transform = transform
+        self.num_classes = int(num_classes)
+
+    @property
+    def ids(self) -> list[str]:
+        return [s.id for s in self.samples]
+
+    def __len__(self) -> int:
+        return len(self.samples)
+
+    def load(self, index: int) -> tuple[np.ndarray, np.ndarray]:
+        """The raw, checked (HxWx3 uint8 image, HxW uint8 mask) pair, before any transform."""
+        sample = self.samples[index]
+        image = read_image(sample.image)
+        mask = read_mask(sample.mask, sample.lut)
+        if mask.shape != image.shape[:2]:
+            raise GpslibError(
+                f"Mask file {sample.mask} is {mask.shape[1]}x{mask.shape[0]} but its image {sample.image} is "
+                f"{image.shape[1]}x{image.shape[0]}; a mask must have its image's size.")
+        bad = (mask >= self.num_classes) & (mask != IGNORE)
+        if bad.any():
+            values = sorted(int(v) for v in np.unique(mask[bad]))[:5]
+            raise GpslibError(
+                f"Mask file {sample.mask} holds label(s) {values} outside 0..{self.num_classes - 1} and 255; "
+                f"check num_classes or convert the mask to train ids.")
+        return image, mask.astype(np.uint8)
+
+    def __getitem__(self, key):
+        if isinstance(key, tuple):
+            index, seed = key
+            image, mask = self.load(int(index))
+            with torch.random.fork_rng(devices=[]):
+                torch.manual_seed(int(seed))
+                return self.transform(image, mask)
+        image, mask = self.load(int(key))
+        return self.transform(image, mask)

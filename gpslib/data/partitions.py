@@ -1,0 +1,111 @@
+"""Which training ids are labeled and which are unlabeled, and where that decision came from.
+
+Three sources, in order: the user's own two list files; for VOC/Cityscapes at a paper fraction
+(1/16, 1/8, 1/4, 1/2) the CPS lists shipped in data/splits; otherwise a split of the dataset's
+training ids seeded by `seed` (labeled count = round(fraction * n)). GPS-dagger then adds the
+labeled ids to the unlabeled set (their labels are never used there).
+"""
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass
+from pathlib import Path
+
+from .. import paths
+from ..config import parse_partition, partition_slug
+from ..errors import GpslibError
+from . import cityscapes, pascal
+
+SHIPPED = ("pascal", "cityscapes")
+
+
+@dataclass
+class Partition:
+    labeled: list[str]
+    unlabeled: list[str]
+    source: str
+
+
+def default_root(dataset: str, root: str | Path | None) -> Path:
+    return Path(root) if root is not None else paths.DATA_DIR / dataset
+
+
+def shipped_dir(dataset: str, partition: str) -> Path | None:
+    """data/splits/<dataset>/<1_8> when the shipped CPS lists cover this fraction, else None."""
+    folder = paths.SPLITS_DIR / dataset / partition_slug(partition)
+    if dataset in SHIPPED and (folder / "labeled.txt").is_file() and (folder / "unlabeled.txt").is_file():
+        return folder
+    return None
+
+
+def train_ids(dataset: str, root: Path) -> list[str]:
+    """All training ids a seeded split draws from."""
+    if dataset == "cityscapes":
+        return cityscapes.train_ids(root)
+    ids = pascal.train_ids(root) if root.is_dir() else None
+    if ids is None and dataset == "pascal":
+        half = paths.SPLITS_DIR / "pascal" / "1_2"
+        ids = pascal.read_ids(half / "labeled.txt") + pascal.read_ids(half / "unlabeled.txt")
+    if ids is None:
+        raise GpslibError(
+            f"No training list {root / 'ImageSets/Segmentation/train.txt'} for dataset {dataset!r}; "
+            f"write one id per line there or pass labeled_file and unlabeled_file.")
+    return ids
+
+
+def _check_user_ids(dataset: str, root: Path, ids: list[str], path: Path) -> None:
+    if not root.is_dir():
+        return  # the missing root is reported when the datasets are built
+    image = cityscapes.train_image if dataset == "cityscapes" else pascal.train_image
+    missing = [i for i in ids if not image(root, i).is_file()]
+    if missing:
+        more = f" (and {len(missing) - 1} more ids)" if len(missing) > 1 else ""
+        raise GpslibError(
+            f"The list {path} names id {missing[0]!r}{more} but its image {image(root, missing[0])} does not exist; "
+            f"fix the list or the data root.")
+
+
+def resolve_partition(dataset: str, root: str | Path | None, partition: str, seed: int = 0,
+                      labeled_file: str | Path | None = None, unlabeled_file: str | Path | None = None,
+                      dagger: bool = False) -> Partition:
+    fraction = parse_partition(partition)
+    root = default_root(dataset, root)
+    if labeled_file is not None or unlabeled_file is not None:
+        if labeled_file is None or unlabeled_file is None:
+            raise GpslibError("Pass labeled_file and unlabeled_file together (one id per line each), or neither.")
+        labeled, unlabeled = pascal.read_ids(Path(labeled_file)), pascal.read_ids(Path(unlabeled_file))
+        _check_user_ids(dataset, root, labeled, Path(labeled_file))
+        _check_user_ids(dataset, root, unlabeled, Path(unlabeled_file))
+        source = f"user lists {labeled_file} and {unlabeled_file}"
+    elif (folder := shipped_dir(dataset, partition)) is not None:
+        labeled = pascal.read_ids(folder / "labeled.txt")
+        unlabeled = pascal.read_ids(folder / "unlabeled.txt")
+        source = f"the CPS {fraction} partition shipped in {folder}"
+    else:
+        ids = sorted(train_ids(dataset, root))
+        count = min(len(ids), max(1, round(fraction * len(ids))))
+        chosen = set(random.Random(seed).sample(ids, count))
+        labeled = [i for i in ids if i in chosen]
+        unlabeled = [i for i in ids if i not in chosen]
+        source = f"a split of the {len(ids)} training ids seeded with seed={seed} ({fraction} labeled)"
+    if dagger:
+        unlabeled = unlabeled + labeled
+        source += ", with the labeled ids added to the unlabeled set (GPS-dagger)"
+    return Partition(labeled, unlabeled, source)
+
+
+def summary(dataset: str, root: str | Path | None, partition: str, seed: int = 0, dagger: bool = False,
+            labeled_file: str | Path | None = None, unlabeled_file: str | Path | None = None) -> str:
+    """A few lines for `gpslib splits`: counts and where the lists come from."""
+    root = default_root(dataset, root)
+    if dataset == "digits" and labeled_file is None:
+        from .digits import ensure_digits, is_complete
+        if not is_complete(root):
+            ensure_digits(root)
+    part = resolve_partition(dataset, root, partition, seed, labeled_file, unlabeled_file, dagger)
+    return "\n".join([
+        f"dataset {dataset}, partition {parse_partition(partition)}" + (" (GPS-dagger)" if dagger else ""),
+        f"labeled:   {len(part.labeled)} images",
+        f"unlabeled: {len(part.unlabeled)} images",
+        f"source:    {part.source}",
+    ])

@@ -1,0 +1,70 @@
+"""Pascal VOC 2012 (augmented) layout; the embedded digits use the same layout with 11 classes.
+
+    <root>/JPEGImages/<id>.jpg
+    <root>/SegmentationClassAug/<id>.png   index PNGs (SBD converted), or
+    <root>/SegmentationClass/<id>.png      VOC's palette PNGs (the indices are read, not the colours)
+    <root>/ImageSets/Segmentation/val.txt  (and train.txt / train_aug.txt)
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+from ..errors import GpslibError
+from .dataset import Sample, SegmentationDataset
+
+MASK_DIRS = ("SegmentationClassAug", "SegmentationClass")
+LAYOUT = ("JPEGImages/<id>.jpg, SegmentationClassAug/<id>.png (or SegmentationClass/<id>.png) "
+          "and ImageSets/Segmentation/val.txt")
+
+
+def check_root(root: Path, name: str = "Pascal VOC") -> None:
+    if not Path(root).is_dir():
+        raise GpslibError(
+            f"The {name} data root {root} does not exist; it should hold {LAYOUT} (see data/README.md), "
+            f"or set data_root to where it is.")
+
+
+def read_ids(path: Path) -> list[str]:
+    """One id per line; blank lines skipped; a 'a/b.jpg c/d.png' pair line keeps the stem of the first."""
+    if not Path(path).is_file():
+        raise GpslibError(f"The id list {path} does not exist; write one image id per line there.")
+    ids = []
+    for line in Path(path).read_text().splitlines():
+        line = line.strip()
+        if line:
+            name = Path(line.split()[0]).name
+            ids.append(name.rsplit(".", 1)[0] if name.lower().endswith((".jpg", ".jpeg", ".png")) else name)
+    return ids
+
+
+def samples(root: Path, ids: list[str]) -> list[Sample]:
+    root = Path(root)
+    found = []
+    for id_ in ids:
+        mask = root / MASK_DIRS[0] / f"{id_}.png"
+        if not mask.is_file():
+            mask = root / MASK_DIRS[1] / f"{id_}.png"
+        found.append(Sample(id_, root / "JPEGImages" / f"{id_}.jpg", mask))
+    return found
+
+
+def train_image(root: Path, id_: str) -> Path:
+    return Path(root) / "JPEGImages" / f"{id_}.jpg"
+
+
+def train_ids(root: Path) -> list[str] | None:
+    """The tree's own training list (train_aug.txt, else train.txt), None when it has none."""
+    for name in ("train_aug.txt", "train.txt"):
+        path = Path(root) / "ImageSets" / "Segmentation" / name
+        if path.is_file():
+            return read_ids(path)
+    return None
+
+
+def val_ids(root: Path) -> list[str]:
+    return read_ids(Path(root) / "ImageSets" / "Segmentation" / "val.txt")
+
+
+def dataset(root: Path, ids: list[str], transform, num_classes: int, where: str) -> SegmentationDataset:
+    check_root(root)
+    return SegmentationDataset(samples(root, ids), transform, num_classes, where)

@@ -1,0 +1,75 @@
+"""The book's figures. Each function returns a matplotlib Figure so that notebooks stay one-liners."""
+from __future__ import annotations
+
+import matplotlib.pyplot as plt
+from matplotlib.lines import Line2D
+from matplotlib.patches import FancyArrowPatch, FancyBboxPatch
+
+# One colour per step of a GPS iteration, used by every figure that shows the steps.
+PHASE_A = "#555555"    # teacher pre-training on labeled data
+GUIDE = "#1f77b4"      # phase b: the guide step updates the students (eq. 7)
+FEEDBACK = "#d95f02"   # phase c: the feedback step updates the teacher (eq. 10)
+
+
+def _box(ax, xy, text, color, width=0.2, height=0.13, fontsize=13):
+    """A rounded box centred on xy; returns the patch so arrows can attach to its border."""
+    x, y = xy
+    patch = FancyBboxPatch((x - width / 2, y - height / 2), width, height,
+                           boxstyle="round,pad=0.01,rounding_size=0.02",
+                           facecolor="white", edgecolor=color, linewidth=2.2)
+    ax.add_patch(patch)
+    ax.text(x, y, text, ha="center", va="center", fontsize=fontsize)
+    return patch
+
+
+def _centre(patch):
+    """Centre of a box, for arrows that start from a box and curve."""
+    return (patch.get_x() + patch.get_width() / 2, patch.get_y() + patch.get_height() / 2)
+
+
+def _arrow(ax, a, b, color, label=None, label_xy=None, rad=0.0, both=False, dashed=False):
+    """An arrow from box a to box b (clipped at their borders), with an optional label."""
+    arrow = FancyArrowPatch(
+        posA=_centre(a), posB=_centre(b), patchA=a, patchB=b,
+        arrowstyle="<|-|>" if both else "-|>", mutation_scale=18, color=color, linewidth=2,
+        linestyle="--" if dashed else "-", connectionstyle=f"arc3,rad={rad}", shrinkA=3, shrinkB=3)
+    ax.add_patch(arrow)
+    if label:
+        ax.text(*label_xy, label, ha="center", va="center", fontsize=11, color=color,
+                bbox=dict(facecolor="white", edgecolor="none", pad=1.5))
+    return arrow
+
+
+def gps_diagram(figsize=(9.5, 6.0)):
+    """GPS in one picture: who teaches whom, with which pseudo-label, in which step."""
+    fig, ax = plt.subplots(figsize=figsize)
+    ax.set(xlim=(0, 1), ylim=(0, 1), aspect="auto")
+    ax.axis("off")
+
+    labeled = _box(ax, (0.1, 0.84), "labeled\n$(X^l, Y^l)$", PHASE_A, width=0.17, height=0.14, fontsize=11)
+    teacher = _box(ax, (0.5, 0.84), "teacher $T$", FEEDBACK)
+    s1 = _box(ax, (0.17, 0.2), "student $S_1$", GUIDE)
+    s2 = _box(ax, (0.83, 0.2), "student $S_2$", GUIDE)
+    mean = _box(ax, (0.5, 0.44), r"$\frac{1}{2}(P^{s_1} + P^{s_2})$", FEEDBACK, width=0.2, height=0.1, fontsize=11)
+
+    _arrow(ax, labeled, teacher, PHASE_A, "(a) $L^t_{sup}$", (0.3, 0.9))
+    _arrow(ax, teacher, s1, GUIDE, r"$Y^t$: $\alpha L_{gps}$", (0.25, 0.6), rad=0.25)
+    _arrow(ax, teacher, s2, GUIDE, r"$Y^t$: $\alpha L_{gps}$", (0.75, 0.6), rad=-0.25)
+    _arrow(ax, s1, s2, GUIDE, r"$Y^{s_1}, Y^{s_2}$: $\beta L_{cps}$", (0.5, 0.13), both=True)
+    _arrow(ax, s1, mean, FEEDBACK, dashed=True)
+    _arrow(ax, s2, mean, FEEDBACK, dashed=True)
+    _arrow(ax, mean, teacher, FEEDBACK, r"$Y^{\bar{s}}$: $w(e)\,\gamma L_{fps}$", (0.5, 0.64))
+
+    legend = [
+        Line2D([], [], color=PHASE_A, lw=2, label="(a) teacher trained on labeled data first"),
+        Line2D([], [], color=GUIDE, lw=2,
+               label=r"(b) guide step, eq. 7: students updated by $L^s_{sup} + \alpha L_{gps} + \beta L_{cps}$"),
+        Line2D([], [], color=FEEDBACK, lw=2,
+               label=r"(c) feedback step, eq. 10: teacher updated by $L^t_{sup} + w(e)\,\gamma L_{fps}$,"
+                     "\n     with the students as just updated"),
+    ]
+    ax.legend(handles=legend, loc="lower center", bbox_to_anchor=(0.5, -0.16), ncol=1, frameon=False, fontsize=10)
+    ax.set_title("GPS: one teacher, two students; every iteration runs (b) then (c)", fontsize=13)
+    fig.tight_layout()
+    plt.close(fig)  # the notebook displays the returned figure once; nothing lingers in pyplot
+    return fig

@@ -1,0 +1,93 @@
+"""Data fixtures: tiny trees in the exact on-disk formats of VOC, Cityscapes and the generated digits."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from gpslib.data.digits import ensure_digits
+from gpslib.data.palette import PALETTE
+
+
+def _image(rng, height, width):
+    return Image.fromarray(rng.integers(0, 256, (height, width, 3), dtype=np.uint8))
+
+
+def _labels(rng, height, width, values):
+    return rng.choice(np.asarray(values, dtype=np.uint8), size=(height, width))
+
+
+def write_voc(root: Path, train_ids, val_ids, mask_dir="SegmentationClassAug", size=(24, 32), seed=0):
+    """VOC layout; masks are 'L' PNGs in SegmentationClassAug or palette 'P' PNGs in SegmentationClass."""
+    rng = np.random.default_rng(seed)
+    root = Path(root)
+    for folder in ("JPEGImages", mask_dir, "ImageSets/Segmentation"):
+        (root / folder).mkdir(parents=True, exist_ok=True)
+    for id_ in list(train_ids) + list(val_ids):
+        _image(rng, *size).save(root / "JPEGImages" / f"{id_}.jpg", quality=95)
+        mask = Image.fromarray(_labels(rng, *size, [0, 1, 5, 20, 255]), mode="L")
+        if mask_dir == "SegmentationClass":
+            mask = mask.convert("P")
+            mask.putpalette(PALETTE.tobytes())
+        mask.save(root / mask_dir / f"{id_}.png")
+    (root / "ImageSets/Segmentation/train.txt").write_text("\n".join(train_ids) + "\n")
+    (root / "ImageSets/Segmentation/val.txt").write_text("\n".join(val_ids) + "\n")
+    return root
+
+
+def write_cityscapes(root: Path, train_ids, val_ids, kind="labelTrainIds", size=(16, 32), seed=0):
+    """Cityscapes fine layout; with kind='labelIds' the masks hold the 34 raw ids instead of train ids."""
+    rng = np.random.default_rng(seed)
+    root = Path(root)
+    values = [0, 1, 13, 18, 255] if kind == "labelTrainIds" else [0, 7, 26, 33, 4]
+    for split, ids in (("train", train_ids), ("val", val_ids)):
+        for id_ in ids:
+            city = id_.split("_")[0]
+            (root / "leftImg8bit" / split / city).mkdir(parents=True, exist_ok=True)
+            (root / "gtFine" / split / city).mkdir(parents=True, exist_ok=True)
+            _image(rng, *size).save(root / "leftImg8bit" / split / city / f"{id_}_leftImg8bit.png")
+            Image.fromarray(_labels(rng, *size, values), mode="L").save(
+                root / "gtFine" / split / city / f"{id_}_gtFine_{kind}.png")
+    return root
+
+
+def write_lists(folder: Path, labeled, unlabeled):
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "labeled.txt").write_text("\n".join(labeled) + "\n")
+    (folder / "unlabeled.txt").write_text("\n".join(unlabeled) + "\n")
+    return folder / "labeled.txt", folder / "unlabeled.txt"
+
+
+VOC_TRAIN = [f"2007_{i:06d}" for i in range(8)]
+VOC_VAL = ["2008_000001", "2008_000002"]
+CITY_TRAIN = [f"jena_{i:06d}_000019" for i in range(4)] + [f"aachen_{i:06d}_000019" for i in range(4)]
+CITY_VAL = ["frankfurt_000000_000294", "lindau_000001_000019"]
+
+
+@pytest.fixture
+def voc_aug(tmp_path):
+    return write_voc(tmp_path / "voc", VOC_TRAIN, VOC_VAL, "SegmentationClassAug")
+
+
+@pytest.fixture
+def voc_palette(tmp_path):
+    return write_voc(tmp_path / "voc", VOC_TRAIN, VOC_VAL, "SegmentationClass")
+
+
+@pytest.fixture
+def city_train_ids(tmp_path):
+    return write_cityscapes(tmp_path / "cityscapes", CITY_TRAIN, CITY_VAL, "labelTrainIds")
+
+
+@pytest.fixture
+def city_label_ids(tmp_path):
+    return write_cityscapes(tmp_path / "cityscapes", CITY_TRAIN, CITY_VAL, "labelIds")
+
+
+@pytest.fixture(scope="session")
+def tiny_digits(tmp_path_factory):
+    """A 40-train / 10-val digits dataset, generated once per test session."""
+    return ensure_digits(tmp_path_factory.mktemp("digits"), seed=0, n_train=40, n_val=10)

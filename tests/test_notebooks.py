@@ -1,0 +1,44 @@
+"""Smoke-run every book notebook with papermill, from a working directory outside book/."""
+from pathlib import Path
+
+import pytest
+
+BOOK = Path(__file__).resolve().parents[1] / "book"
+
+# Notebook file name -> papermill parameters that make it run in seconds on a CPU.
+# A notebook not listed runs with its own defaults.
+SMOKE: dict[str, dict] = {
+    "01_gps_in_one_picture.ipynb": {},
+}
+
+NOTEBOOKS = sorted(BOOK.glob("*.ipynb"))
+
+
+@pytest.mark.notebook
+@pytest.mark.parametrize("notebook", NOTEBOOKS, ids=[p.name for p in NOTEBOOKS])
+def test_notebook_runs(notebook, tmp_path):
+    papermill = pytest.importorskip("papermill")
+    workdir = tmp_path / "cwd"  # not book/: no notebook may depend on the working directory
+    workdir.mkdir()
+    papermill.execute_notebook(
+        str(notebook),
+        str(tmp_path / notebook.name),
+        parameters=SMOKE.get(notebook.name, {}),
+        cwd=str(workdir),
+        kernel_name="python3",
+        progress_bar=False,
+    )
+
+
+def test_every_notebook_has_kernelspec_one_parameters_cell_and_no_outputs():
+    """papermill needs the kernelspec and the tagged cell; outputs belong to the build, not git."""
+    nbformat = pytest.importorskip("nbformat")
+    assert NOTEBOOKS, "no notebooks found in book/"
+    for path in NOTEBOOKS:
+        nb = nbformat.read(path, as_version=4)
+        assert nb.metadata.get("kernelspec", {}).get("name") == "python3", path.name
+        tagged = [c for c in nb.cells if "parameters" in c.metadata.get("tags", [])]
+        assert len(tagged) == 1, f"{path.name}: {len(tagged)} cells tagged 'parameters'"
+        for cell in nb.cells:
+            if cell.cell_type == "code":
+                assert not cell.outputs and cell.execution_count is None, f"{path.name} has outputs"
