@@ -50,11 +50,14 @@ def load_encoder_weights(model: nn.Module, path: Path) -> None:
                           "pass a state dict of the same backbone.")
 
 
-def build_networks(cfg, count: int = 3) -> dict[str, nn.Module]:
-    """T, S1, S2 (or the first `count` of them) with seeds seed*10 + {0, 1, 2}: same architecture, different init."""
+def build_networks(cfg, roles: tuple[str, ...] = ROLES) -> dict[str, nn.Module]:
+    """T, S1, S2 (or some of them) with seeds seed*10 + {0, 1, 2}: same architecture, different init.
+
+    A role keeps its seed across methods, so CPS's students and SupOnly's network start where GPS's do.
+    """
     return {role: build_segmenter(cfg.backbone, cfg.num_classes, cfg.encoder_weights, cfg.decoder_channels,
-                                  seed=cfg.seed * 10 + k)
-            for k, role in enumerate(ROLES[:count])}
+                                  seed=cfg.seed * 10 + ROLES.index(role))
+            for role in roles}
 
 
 def count_parameters(model: nn.Module) -> dict[str, int]:

@@ -73,3 +73,97 @@ def gps_diagram(figsize=(9.5, 6.0)):
     fig.tight_layout()
     plt.close(fig)  # the notebook displays the returned figure once; nothing lingers in pyplot
     return fig
+
+
+# ---------------------------------------------------------------- chapters 2-6
+def image_grid(rows, titles=None, row_labels=None, title="", cell=1.7):
+    """A grid of uint8 HxWx3 images (a list of rows); `titles` label the cells in reading order."""
+    n_rows, n_cols = len(rows), max(len(r) for r in rows)
+    fig, axes = plt.subplots(n_rows, n_cols, figsize=(cell * n_cols, cell * n_rows + 0.6), squeeze=False)
+    for r in range(n_rows):
+        for c in range(n_cols):
+            ax = axes[r][c]
+            ax.set_xticks([])
+            ax.set_yticks([])
+            if c < len(rows[r]):
+                ax.imshow(rows[r][c], interpolation="nearest")
+            else:
+                ax.axis("off")
+            k = r * n_cols + c
+            if titles is not None and k < len(titles) and titles[k]:
+                ax.set_title(titles[k], fontsize=9)
+        if row_labels is not None:
+            axes[r][0].set_ylabel(row_labels[r], fontsize=9)
+    fig.suptitle(title, fontsize=10)
+    fig.tight_layout()
+    plt.close(fig)
+    return fig
+
+
+def teacher_curve(rows, title=""):
+    """Phase a: the teacher's L^t_sup per iteration (and a running mean), with its poly learning rate."""
+    import numpy as np
+
+    it = np.array([r["iteration"] for r in rows])
+    loss = np.array([r["sup_t"] for r in rows])
+    window = max(1, len(loss) // 20)
+    smooth = np.convolve(loss, np.ones(window) / window, mode="valid")
+    fig, ax = plt.subplots(figsize=(7, 3.4))
+    ax.plot(it, loss, color=PHASE_A, alpha=0.35, lw=1, label="$L^t_{sup}$ per batch")
+    ax.plot(it[window - 1:], smooth, color=PHASE_A, lw=2, label=f"running mean ({window} batches)")
+    ax.set(xlabel="phase-a iteration", ylabel="cross-entropy", yscale="log")
+    lr_ax = ax.twinx()
+    lr_ax.plot(it, [r["lr_teacher"] for r in rows], color=FEEDBACK, lw=1, ls="--")
+    lr_ax.set_ylabel("teacher lr (dashed)", color=FEEDBACK)
+    ax.legend(loc="upper right", fontsize=9)
+    ax.set_title(title, fontsize=10)
+    fig.tight_layout()
+    plt.close(fig)
+    return fig
+
+
+def rampup_curves(table, title="", max_epochs=None):
+    """w(e) per epoch for the adaptive / fixed / none ramp-up (a DataFrame from explain.rampup_schedules)."""
+    import numpy as np
+
+    from .losses import gaussian_rampup
+
+    fig, ax = plt.subplots(figsize=(7, 3.4))
+    styles = {"adaptive": (FEEDBACK, "o"), "fixed": (GUIDE, "s"), "none": (PHASE_A, "^")}
+    for mode, part in table.groupby("mode", sort=False):
+        color, marker = styles.get(mode, ("black", "."))
+        ax.step(part["epoch"], part["w"], where="post", color=color, marker=marker, label=mode, alpha=0.85)
+    e_max = max_epochs or int(table["epoch"].max())
+    grid = np.linspace(0, e_max, 200)
+    ax.plot(grid, [gaussian_rampup(e, e_max) for e in grid], color=GUIDE, lw=0.8, ls=":",
+            label=r"$\exp(-(1-e/E)^2)$, continuous")
+    ax.set(xlabel="epoch $e$", ylabel="$w(e)$", ylim=(0, 1.05))
+    ax.legend(fontsize=9, loc="lower right")
+    ax.set_title(title, fontsize=10)
+    fig.tight_layout()
+    plt.close(fig)
+    return fig
+
+
+def latch_plot(history, title=""):
+    """A GPS run: L^s_sup/2 and L^t_sup per iteration, epoch boundaries, the latch, and the w actually used."""
+    frame = history.frame("iterations")
+    latch = history.latch.get("latched_iteration")
+    fig, (ax, w_ax) = plt.subplots(2, 1, figsize=(7.5, 5), sharex=True, height_ratios=[2, 1])
+    ax.plot(frame["iteration"], frame["sup_s"] / 2, color=GUIDE, label="$L^s_{sup}/2$ (students)")
+    ax.plot(frame["iteration"], frame["sup_t"], color=FEEDBACK, label="$L^t_{sup}$ (teacher)")
+    ax.set(ylabel="cross-entropy on $X^l$", yscale="log")
+    w_ax.step(frame["iteration"], frame["w"], where="post", color=FEEDBACK, label="$w(e)$ used")
+    w_ax.set(xlabel="iteration (after phase a)", ylabel="$w(e)$", ylim=(0, 1.05))
+    starts = frame.groupby("epoch")["iteration"].min()
+    for axis in (ax, w_ax):
+        for s in starts.values[1:]:
+            axis.axvline(s - 0.5, color="0.8", lw=0.8, zorder=0)
+        if latch is not None:
+            axis.axvline(latch + 0.5, color="black", ls="--", lw=1.5,
+                         label=f"latch (end of epoch {history.latch.get('latched_epoch')})" if axis is ax else None)
+    ax.legend(fontsize=9)
+    ax.set_title(title, fontsize=10)
+    fig.tight_layout()
+    plt.close(fig)
+    return fig

@@ -43,7 +43,8 @@ def load_image(path: str | Path) -> Image.Image:
 @torch.inference_mode()
 def predict_mask(net, image: Image.Image, cfg: Config, device: str = "cpu") -> np.ndarray:
     """Class index per pixel of one PIL image (whole image or sliding window, as the run's config says)."""
-    x = eval_transform()(image)[None].to(device)
+    pixels = np.asarray(image)
+    x = eval_transform()(pixels, np.zeros(pixels.shape[:2], np.uint8))[0][None].to(device)
     logits = predict_logits(net, x, mode=cfg.eval_mode, crop=cfg.eval_crop or cfg.crop_size)
     return logits.argmax(1)[0].cpu().numpy().astype(np.uint8)
 

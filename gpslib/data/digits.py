@@ -22,6 +22,8 @@ from .palette import PALETTE
 
 NUM_CLASSES = 11
 VAL_SOURCE_FRACTION = 0.2   # share of the 1,797 source digits reserved for val scenes
+DIGITS_PER_SCENE = (1, 3)   # inclusive range of digits in one scene
+DIGIT_HEIGHT = (16, 32)     # inclusive range of a digit's height in pixels (64-pixel canvas)
 MARKER = ".complete"
 MANIFEST = "digits.json"
 
@@ -96,9 +98,9 @@ def _scene(rng: np.random.Generator, pool: np.ndarray, digits: np.ndarray, label
     image = _background(rng, size)
     mask = np.zeros((size, size), dtype=np.uint8)
     placements = []
-    for _ in range(int(rng.integers(1, 4))):
+    for _ in range(int(rng.integers(DIGITS_PER_SCENE[0], DIGITS_PER_SCENE[1] + 1))):
         source = int(rng.choice(pool))
-        height = int(rng.integers(16, 33))
+        height = int(rng.integers(DIGIT_HEIGHT[0], DIGIT_HEIGHT[1] + 1))
         width = min(size, int(round(height * rng.uniform(0.8, 1.2))))
         top, left = int(rng.integers(0, size - height + 1)), int(rng.integers(0, size - width + 1))
         alpha = np.zeros((size, size), dtype=np.float64)

@@ -47,12 +47,13 @@ def setup(device: str = "auto") -> Runtime:
 
 
 def wrap(net: nn.Module, runtime: Runtime) -> nn.Module:
-    """SyncBatchNorm + DDP across processes; the bare module on one process."""
+    """DDP across processes (with SyncBatchNorm on GPUs, as CPS trains); the bare module on one process."""
     if not runtime.distributed:
         return net
+    if runtime.device.type != "cuda":   # SyncBatchNorm needs CUDA; CPU (gloo) runs keep per-process BN
+        return nn.parallel.DistributedDataParallel(net)
     net = nn.SyncBatchNorm.convert_sync_batchnorm(net)
-    ids = [runtime.device.index] if runtime.device.type == "cuda" else None
-    return nn.parallel.DistributedDataParallel(net, device_ids=ids)
+    return nn.parallel.DistributedDataParallel(net, device_ids=[runtime.device.index])
 
 
 def unwrap(net: nn.Module) -> nn.Module:

@@ -11,6 +11,8 @@ step without a teacher (`use_gps=False`); phase a and the supervised baseline ar
 """
 from __future__ import annotations
 
+from collections.abc import Callable
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 
 import torch
@@ -19,6 +21,14 @@ from torch import Tensor, nn
 from .. import losses
 from ..data.cutmix import mix
 from .distributed import unwrap
+
+
+Timer = Callable[[str], AbstractContextManager]
+
+
+def no_timer(_phase: str) -> AbstractContextManager:
+    """The default: phases are not timed. `gpslib bench` passes a timer that records each named phase."""
+    return nullcontext()
 
 
 @dataclass
@@ -65,81 +75,98 @@ def _forward_split(net: nn.Module, x_l: Tensor, x_u: Tensor | None) -> tuple[Ten
 
 
 def guide_loss(t: nn.Module | None, s1: nn.Module, s2: nn.Module, batch: Batch, cfg,
-               alpha_scale: float = 1.0) -> tuple[Tensor, dict[str, Tensor]]:
+               alpha_scale: float = 1.0, timer: Timer = no_timer) -> tuple[Tensor, dict[str, Tensor]]:
     """Eq. 7 for the current students; t=None (or use_gps off) leaves L_gps out, as in CPS."""
     use_u = batch.x_u is not None and ((cfg.use_gps and t is not None) or cfg.use_cps)
-    x_in = batch.mixed(batch.x_u) if use_u else None
-    l1, u1 = _forward_split(s1, batch.x_l, x_in)
-    l2, u2 = _forward_split(s2, batch.x_l, x_in)
-    terms = {"sup_s": losses.sup_loss(l1, l2, batch.y_l)}                       # eq. 4
-    l_gps = l_cps = None
+    y_t = None
     if use_u and cfg.use_gps and t is not None:
-        y_t = pseudo_label(t, batch, cfg.pseudo_label_mode)
-        l_gps = terms["gps"] = losses.gps_loss(u1, u2, y_t)                      # eq. 5
-    if use_u and cfg.use_cps:
-        if batch.boxes is None:   # CPS without CutMix: each student's own training forward, detached
-            y_s1, y_s2 = u1.detach().argmax(1), u2.detach().argmax(1)
-        else:                     # with CutMix: labels from the unmixed images, then mixed
+        with timer("teacher pseudo-labels"):
+            y_t = pseudo_label(t, batch, cfg.pseudo_label_mode)                  # Y^t
+    if use_u and cfg.use_cps and batch.boxes is not None:
+        with timer("student pseudo-labels"):   # under CutMix, Y^{s_k} come from the unmixed images, then mixed
             y_s1 = pseudo_label(s1, batch, cfg.pseudo_label_mode)
             y_s2 = pseudo_label(s2, batch, cfg.pseudo_label_mode)
-        l_cps = terms["cps"] = losses.cps_loss(u1, u2, y_s1, y_s2)              # eq. 6
-    loss = losses.guide_loss(terms["sup_s"], l_gps, l_cps, cfg.alpha * alpha_scale, cfg.beta)   # eq. 7
+    with timer("guide forward"):
+        x_in = batch.mixed(batch.x_u) if use_u else None
+        l1, u1 = _forward_split(s1, batch.x_l, x_in)
+        l2, u2 = _forward_split(s2, batch.x_l, x_in)
+        terms = {"sup_s": losses.sup_loss(l1, l2, batch.y_l)}                   # eq. 4
+        l_gps = l_cps = None
+        if y_t is not None:
+            l_gps = terms["gps"] = losses.gps_loss(u1, u2, y_t)                  # eq. 5
+        if use_u and cfg.use_cps:
+            if batch.boxes is None:   # CPS without CutMix: each student's own training forward, detached
+                y_s1, y_s2 = u1.detach().argmax(1), u2.detach().argmax(1)
+            l_cps = terms["cps"] = losses.cps_loss(u1, u2, y_s1, y_s2)          # eq. 6
+        loss = losses.guide_loss(terms["sup_s"], l_gps, l_cps, cfg.alpha * alpha_scale, cfg.beta)   # eq. 7
     terms["guide"] = loss
     return loss, terms
 
 
-def teacher_loss(t: nn.Module, batch: Batch, y_sbar: Tensor | None, w: float,
-                 cfg) -> tuple[Tensor, dict[str, Tensor]]:
+def teacher_loss(t: nn.Module, batch: Batch, y_sbar: Tensor | None, w: float, cfg,
+                 timer: Timer = no_timer) -> tuple[Tensor, dict[str, Tensor]]:
     """Eq. 10: L_sup^t + w(e) gamma L_fps (L_fps left out when y_sbar is None)."""
-    x_in = batch.mixed(batch.x_u) if y_sbar is not None else None
-    logits_l, logits_u = _forward_split(t, batch.x_l, x_in)
-    terms = {"sup_t": losses.ce(logits_l, batch.y_l)}
-    l_fps = None
-    if y_sbar is not None:
-        l_fps = terms["fps"] = losses.fps_loss(logits_u, y_sbar)                 # eq. 8
-    loss = losses.feedback_loss(terms["sup_t"], l_fps, w, cfg.gamma)             # eq. 10
+    with timer("feedback forward"):
+        x_in = batch.mixed(batch.x_u) if y_sbar is not None else None
+        logits_l, logits_u = _forward_split(t, batch.x_l, x_in)
+        terms = {"sup_t": losses.ce(logits_l, batch.y_l)}
+        l_fps = None
+        if y_sbar is not None:
+            l_fps = terms["fps"] = losses.fps_loss(logits_u, y_sbar)             # eq. 8
+        loss = losses.feedback_loss(terms["sup_t"], l_fps, w, cfg.gamma)         # eq. 10
     terms["feedback"] = loss
     return loss, terms
 
 
-def _step(optimizers: list[torch.optim.Optimizer], loss: Tensor) -> None:
+def _step(optimizers: list[torch.optim.Optimizer], loss: Tensor, timer: Timer = no_timer,
+          name: str = "backward") -> None:
     for opt in optimizers:
         opt.zero_grad(set_to_none=True)
-    loss.backward()
-    for opt in optimizers:
-        opt.step()
+    with timer(name):
+        loss.backward()
+    with timer("optimizer steps"):
+        for opt in optimizers:
+            opt.step()
 
 
 def gps_iteration(nets: dict[str, nn.Module], opt_students: torch.optim.Optimizer, opt_teacher: torch.optim.Optimizer,
-                  batch: Batch, cfg, w: float, alpha_scale: float = 1.0) -> dict[str, Tensor]:
+                  batch: Batch, cfg, w: float, alpha_scale: float = 1.0,
+                  timer: Timer = no_timer) -> dict[str, Tensor]:
     """Phases b and c of one iteration; returns the detached loss terms."""
     t, s1, s2 = nets["teacher"], nets["student1"], nets["student2"]
     fps_on = cfg.use_fps and batch.x_u is not None
+
+    def feedback_labels():
+        with timer("feedback pseudo-labels"):
+            return feedback_label(s1, s2, batch, cfg.pseudo_label_mode) if fps_on else None
+
     if cfg.update == "merged":
         # Fig. 6a: every pseudo-label from the networks of the previous iteration, one update of all three.
-        y_sbar = feedback_label(s1, s2, batch, cfg.pseudo_label_mode) if fps_on else None
-        g_loss, g_terms = guide_loss(t, s1, s2, batch, cfg, alpha_scale)
-        f_loss, f_terms = teacher_loss(t, batch, y_sbar, w, cfg)
-        _step([opt_students, opt_teacher], g_loss + f_loss)
+        y_sbar = feedback_labels()
+        g_loss, g_terms = guide_loss(t, s1, s2, batch, cfg, alpha_scale, timer)
+        f_loss, f_terms = teacher_loss(t, batch, y_sbar, w, cfg, timer)
+        _step([opt_students, opt_teacher], g_loss + f_loss, timer, "merged backward")
     else:
-        g_loss, g_terms = guide_loss(t, s1, s2, batch, cfg, alpha_scale)    # guide step (eq. 7) ...
-        _step([opt_students], g_loss)                                          # ... updates S1 and S2 only
-        y_sbar = feedback_label(s1, s2, batch, cfg.pseudo_label_mode) if fps_on else None   # updated students
-        f_loss, f_terms = teacher_loss(t, batch, y_sbar, w, cfg)             # feedback step (eq. 10) ...
-        _step([opt_teacher], f_loss)                                           # ... updates T only
+        g_loss, g_terms = guide_loss(t, s1, s2, batch, cfg, alpha_scale, timer)   # guide step (eq. 7) ...
+        _step([opt_students], g_loss, timer, "guide backward")                      # ... updates S1 and S2 only
+        y_sbar = feedback_labels()                                                   # from the UPDATED students
+        f_loss, f_terms = teacher_loss(t, batch, y_sbar, w, cfg, timer)            # feedback step (eq. 10) ...
+        _step([opt_teacher], f_loss, timer, "feedback backward")                    # ... updates T only
     return {k: v.detach() for k, v in {**g_terms, **f_terms}.items()}
 
 
 def cps_iteration(nets: dict[str, nn.Module], opt_students: torch.optim.Optimizer, batch: Batch,
-                  cfg) -> dict[str, Tensor]:
+                  cfg, timer: Timer = no_timer) -> dict[str, Tensor]:
     """The CPS baseline: two students, L_sup^s + beta L_cps, no teacher."""
-    loss, terms = guide_loss(None, nets["student1"], nets["student2"], batch, cfg)
-    _step([opt_students], loss)
+    loss, terms = guide_loss(None, nets["student1"], nets["student2"], batch, cfg, timer=timer)
+    _step([opt_students], loss, timer, "guide backward")
     return {k: v.detach() for k, v in terms.items()}
 
 
-def supervised_step(net: nn.Module, optimizer: torch.optim.Optimizer, x_l: Tensor, y_l: Tensor) -> dict[str, Tensor]:
+def supervised_step(net: nn.Module, optimizer: torch.optim.Optimizer, x_l: Tensor, y_l: Tensor,
+                    timer: Timer = no_timer) -> dict[str, Tensor]:
     """Eq. 2 for one network: phase a of the teacher, and the SupOnly baseline."""
-    loss = losses.ce(net(x_l), y_l)
-    _step([optimizer], loss)
+    with timer("supervised forward"):
+        loss = losses.ce(net(x_l), y_l)
+    _step([optimizer], loss, timer, "supervised backward")
     return {"sup": loss.detach()}

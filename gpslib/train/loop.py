@@ -36,7 +36,10 @@ PSEUDO_SEED = 7919                          # fixed augmentation of the images t
 
 
 def out_dir_of(cfg: Config) -> Path:
-    return Path(cfg.out_dir) if cfg.out_dir else RUNS_DIR / cfg.run_name
+    """cfg.out_dir, or a new runs/<dataset>-<partition>-<method>-seed<k>-<time> so that no run overwrites another."""
+    if cfg.out_dir:
+        return Path(cfg.out_dir)
+    return RUNS_DIR / f"{cfg.run_name}-{time.strftime('%Y%m%d-%H%M%S')}"
 
 
 class Trainer:
@@ -66,7 +69,7 @@ class Trainer:
         self.autocast = (lambda: torch.autocast("cuda", dtype=torch.bfloat16)) if (cuda and cfg.amp) else nullcontext
         self.memory_format = torch.channels_last if cuda else torch.contiguous_format
         self.nets = {}
-        for role, net in build_networks(cfg, len(ROLES_OF[cfg.method])).items():
+        for role, net in build_networks(cfg, ROLES_OF[cfg.method]).items():
             self.nets[role] = distributed.wrap(net.to(self.rt.device, memory_format=self.memory_format), self.rt)
         students = [self.nets[r] for r in ("student1", "student2") if r in self.nets]
         self.opt_students = make_sgd(students, cfg)

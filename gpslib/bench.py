@@ -1,0 +1,330 @@
+"""`gpslib bench`: what one training iteration of supervised, CPS and GPS costs on this device, phase by phase.
+
+All three methods run here, one after the other, at the same batch (labeled = unlabeled = batch) and crop,
+through the very step functions the training loop calls (gpslib/train/gps.py). Bench mode hands those
+functions a `PhaseTimer`; on CUDA it synchronises at phase boundaries only, so each phase's time is the
+device time it caused. The training loop passes no timer and pays no synchronisation. Warm-up
+iterations run but are not counted.
+
+Next to the measured GPS/CPS time ratio the bench prints the ratio of network passes counted from the
+config (`pass_units`), and, for reference, the images/s of a bare smp DeepLabV3+ forward/backward loop.
+"""
+from __future__ import annotations
+
+import gc
+import itertools
+import json
+import platform
+import time
+from collections import defaultdict
+from collections.abc import Iterator
+from contextlib import contextmanager, nullcontext
+from datetime import datetime, timezone
+from pathlib import Path
+
+import segmentation_models_pytorch as smp
+import torch
+import torch.nn.functional as F
+
+from .config import make_config
+from .data import build_datasets
+from .data.cutmix import box_masks
+from .errors import GpslibError
+from .models import build_networks
+from .train import distributed
+from .train.gps import Batch, cps_iteration, gps_iteration, supervised_step
+from .train.schedule import make_sgd
+from .train.stream import stream_loader
+
+METHODS = ("supervised", "cps", "gps")
+ROLES_OF = {"supervised": ("student1",), "cps": ("student1", "student2"),
+            "gps": ("teacher", "student1", "student2")}
+PHASES = ("data loading", "teacher pseudo-labels", "student pseudo-labels", "guide forward", "guide backward",
+          "feedback pseudo-labels", "feedback forward", "feedback backward", "merged backward",
+          "supervised forward", "supervised backward", "optimizer steps")
+OTHER = "other"          # the rest of an iteration: zero_grad, loss bookkeeping, Python glue
+COUNTING_RULE = ("pass units: a forward+backward of one network on one image = 3, a no-grad forward = 1 "
+                 "(backward ~ 2 forwards); optimizer steps, losses and data are not counted")
+
+
+# ---------------------------------------------------------------- timing
+class PhaseTimer:
+    """`timer(name)` is a context manager that adds the phase's wall time to `totals[name]`.
+
+    On CUDA it calls torch.cuda.synchronize() on entering and leaving a phase, so queued kernels are
+    charged to the phase that launched them. `names` lists every phase entered, warm-up included;
+    `totals` only counts while `recording` is true.
+    """
+
+    def __init__(self, device: torch.device):
+        self.cuda = device.type == "cuda"
+        self.recording = True
+        self.totals: dict[str, float] = defaultdict(float)
+        self.names: list[str] = []
+
+    def sync(self) -> None:
+        if self.cuda:
+            torch.cuda.synchronize()
+
+    @contextmanager
+    def __call__(self, name: str):
+        self.sync()
+        start = time.perf_counter()
+        try:
+            yield
+        finally:
+            self.sync()
+            self.names.append(name)
+            if self.recording:
+                self.totals[name] += time.perf_counter() - start
+
+
+# ---------------------------------------------------------------- pass counting
+def pass_units(cfg, method: str) -> dict[str, int]:
+    """Network passes of one iteration, by phase, in the units of COUNTING_RULE (see gps.py for the phases)."""
+    bl, bu = cfg.batch_labeled, cfg.batch_unlabeled
+    if method == "supervised":
+        return {"supervised forward/backward": 3 * bl}
+    gps = method == "gps"
+    uses_unlabeled = cfg.use_cps or (gps and cfg.use_gps)
+    units = {}
+    if gps and cfg.use_gps:
+        units["teacher pseudo-labels"] = 1 * bu                        # T, no grad, on X^u
+    if cfg.use_cps and cfg.cutmix:
+        units["student pseudo-labels"] = 2 * bu                        # S1, S2, no grad, on unmixed X^u
+    units["guide forward/backward"] = 3 * 2 * (bl + (bu if uses_unlabeled else 0))   # S1, S2 on [X^l; mix(X^u)]
+    if gps:
+        if cfg.use_fps:
+            units["feedback pseudo-labels"] = 2 * bu                   # updated S1, S2, no grad
+        units["feedback forward/backward"] = 3 * (bl + (bu if cfg.use_fps else 0))   # T on [X^l; mix(X^u)]
+    return units
+
+
+# ---------------------------------------------------------------- data
+def load_data(cfg):
+    """The dataset's real training sets, or None (synthetic tensors) when VOC/Cityscapes are not on disk."""
+    try:
+        data = build_datasets(cfg)
+    except GpslibError as err:
+        if cfg.dataset == "digits":
+            raise
+        return None, f"synthetic random tensors ({cfg.dataset} data not found: {err})"
+    for name, dataset in (("labeled", data.labeled), ("unlabeled", data.unlabeled)):
+        if len(dataset) < cfg.batch_labeled:
+            raise GpslibError(f"The {name} set has {len(dataset)} images, fewer than --batch {cfg.batch_labeled}; "
+                              "lower --batch.")
+    return data, f"real {cfg.dataset} images through stream_loader (num_workers={cfg.num_workers})"
+
+
+def batches(cfg, device: torch.device, data, n: int, unlabeled: bool) -> Iterator[Batch]:
+    """n iterations' Batches on the device: next batch of each stream, host-to-device copy, CutMix boxes."""
+    cuda = device.type == "cuda"
+    fmt = torch.channels_last if cuda else torch.contiguous_format
+    if data is None:
+        size = (cfg.batch_labeled, 3, cfg.crop_size, cfg.crop_size)
+        x, y = torch.randn(size), torch.randint(0, cfg.num_classes, (size[0], size[2], size[3]))
+        if cuda:
+            x, y = x.pin_memory(), y.pin_memory()
+        labeled_stream = unlabeled_stream = itertools.repeat((x, y))
+    else:
+        def stream(dataset, stream_id):   # the training loop's streams: 0 labeled, 1 unlabeled
+            return iter(stream_loader(dataset, cfg.batch_labeled, cfg.seed, stream_id, 0, n, cfg.num_workers,
+                                      pin_memory=cuda))
+        labeled_stream = stream(data.labeled, 0)
+        unlabeled_stream = stream(data.unlabeled, 1) if unlabeled else None
+    for iteration in range(n):
+        x_l, y_l = next(labeled_stream)
+        x_l = x_l.to(device, non_blocking=True).contiguous(memory_format=fmt)
+        batch = Batch(x_l, y_l.to(device, non_blocking=True))
+        if unlabeled:
+            x_u = next(unlabeled_stream)[0]
+            batch.x_u = x_u.to(device, non_blocking=True).contiguous(memory_format=fmt)
+            if cfg.cutmix:
+                generator = torch.Generator().manual_seed(cfg.seed * 1_000_003 + iteration)
+                boxes = box_masks(len(x_u), x_u.shape[-2], x_u.shape[-1], cfg.cutmix_boxes, cfg.cutmix_area, generator)
+                batch.boxes = boxes.to(device, non_blocking=True)
+        yield batch
+
+
+# ---------------------------------------------------------------- one method
+def _autocast(device: torch.device, amp: bool):
+    """bf16 autocast on CUDA when amp is on, as the training loop does; fp32 otherwise."""
+    return torch.autocast("cuda", dtype=torch.bfloat16) if (device.type == "cuda" and amp) else nullcontext()
+
+
+def _fresh_memory(device: torch.device) -> None:
+    gc.collect()
+    if device.type == "cuda":
+        torch.cuda.empty_cache()
+        torch.cuda.reset_peak_memory_stats(device)
+
+
+def _peak_memory(device: torch.device) -> int | None:
+    return torch.cuda.max_memory_allocated(device) if device.type == "cuda" else None
+
+
+def bench_method(method: str, cfg, device: torch.device, data, iters: int, warmup: int) -> dict:
+    """Time `warmup + iters` iterations of one method; only the last `iters` count."""
+    _fresh_memory(device)
+    torch.manual_seed(cfg.seed)
+    fmt = torch.channels_last if device.type == "cuda" else torch.contiguous_format
+    nets = {role: net.to(device, memory_format=fmt).train()
+            for role, net in build_networks(cfg, ROLES_OF[method]).items()}
+    opt_students = make_sgd([nets[r] for r in ("student1", "student2") if r in nets], cfg)
+    opt_teacher = make_sgd([nets["teacher"]], cfg) if "teacher" in nets else None
+    timer = PhaseTimer(device)
+    source = batches(cfg, device, data, warmup + iters, unlabeled=method != "supervised")
+    elapsed = 0.0
+    for i in range(warmup + iters):
+        timer.recording = i >= warmup
+        timer.sync()
+        start = time.perf_counter()
+        with timer("data loading"):
+            batch = next(source)
+        with _autocast(device, cfg.amp):
+            if method == "gps":
+                gps_iteration(nets, opt_students, opt_teacher, batch, cfg, w=1.0, timer=timer)
+            elif method == "cps":
+                cps_iteration(nets, opt_students, batch, cfg, timer=timer)
+            else:
+                supervised_step(nets["student1"], opt_students, batch.x_l, batch.y_l, timer=timer)
+        timer.sync()
+        if timer.recording:
+            elapsed += time.perf_counter() - start
+    images = cfg.batch_labeled + (cfg.batch_unlabeled if method != "supervised" else 0)
+    phases = {name: 1000 * t / iters for name, t in timer.totals.items()}
+    ms = 1000 * elapsed / iters
+    phases[OTHER] = max(0.0, ms - sum(phases.values()))
+    units = pass_units(cfg, method)
+    result = {"ms_per_iter": ms, "phases_ms": phases, "images_per_iter": images,
+              "images_per_s": images / (elapsed / iters), "peak_memory_bytes": _peak_memory(device),
+              "pass_units": sum(units.values()), "pass_units_by_phase": units,
+              "phase_names": list(dict.fromkeys(timer.names))}
+    del nets, opt_students, opt_teacher, source
+    _fresh_memory(device)
+    return result
+
+
+def bench_bare_smp(cfg, device: torch.device, iters: int, warmup: int) -> dict:
+    """One smp DeepLabV3+ on a fixed batch of batch_labeled images: forward, cross-entropy, backward, SGD step.
+
+    No phases, no timer, one synchronisation at each end: the reference for the supervised row.
+    """
+    _fresh_memory(device)
+    torch.manual_seed(cfg.seed)
+    fmt = torch.channels_last if device.type == "cuda" else torch.contiguous_format
+    net = smp.DeepLabV3Plus(encoder_name=cfg.backbone, encoder_weights=None, classes=cfg.num_classes,
+                            decoder_channels=cfg.decoder_channels).to(device, memory_format=fmt).train()
+    opt = torch.optim.SGD(net.parameters(), lr=cfg.lr, momentum=cfg.momentum, weight_decay=cfg.weight_decay)
+    b, c = cfg.batch_labeled, cfg.crop_size
+    x = torch.randn(b, 3, c, c, device=device).contiguous(memory_format=fmt)
+    y = torch.randint(0, cfg.num_classes, (b, c, c), device=device)
+    timer = PhaseTimer(device)
+    start = time.perf_counter()
+    for i in range(warmup + iters):
+        if i == warmup:
+            timer.sync()
+            start = time.perf_counter()
+        with _autocast(device, cfg.amp):
+            loss = F.cross_entropy(net(x), y, ignore_index=255)
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+    timer.sync()
+    elapsed = time.perf_counter() - start
+    result = {"ms_per_iter": 1000 * elapsed / iters, "images_per_iter": b, "images_per_s": b * iters / elapsed,
+              "peak_memory_bytes": _peak_memory(device)}
+    del net, opt, x, y, loss
+    _fresh_memory(device)
+    return result
+
+
+# ---------------------------------------------------------------- report
+def device_name(device: torch.device) -> str:
+    if device.type == "cuda":
+        return torch.cuda.get_device_name(device)
+    return f"CPU {platform.processor() or platform.machine()}, torch threads: {torch.get_num_threads()}"
+
+
+def command_line(args) -> str:
+    parts = ["gpslib bench"]
+    for name in ("dataset", "backbone", "crop", "batch", "amp", "iters", "warmup", "device", "out"):
+        value = getattr(args, name, None)
+        if value is not None:
+            parts.append(f"--{name} {value}")
+    return " ".join(parts)
+
+
+def _memory_text(n: int | None) -> str:
+    return "n/a" if n is None else f"{n / 2**30:.2f} GiB"
+
+
+def format_report(report: dict) -> str:
+    """The table printed by `gpslib bench`: phases as rows, methods as columns."""
+    methods = report["methods"]
+    seen = {name for m in methods.values() for name in m["phases_ms"]}
+    rows = [p for p in PHASES if p in seen] + sorted(seen - set(PHASES) - {OTHER}) + [OTHER]
+    width = max(len(r) for r in rows + ["peak memory (CUDA max allocated)"]) + 2
+    s = report["setup"]
+    lines = [f"gpslib bench on {report['device']} (torch {report['torch']}): {report['command']}",
+             f"  {s['dataset']}, {s['backbone']}, crop {s['crop']}, "
+             f"batch {s['batch']} labeled + {s['batch']} unlabeled, "
+             f"{s['precision']}, {s['iters']} timed iterations after {s['warmup']} warm-up",
+             f"  data: {report['data']}", "",
+             f"{'ms per iteration':<{width}}" + "".join(f"{m:>12}" for m in methods)]
+    for row in rows:
+        cells = [m["phases_ms"].get(row) for m in methods.values()]
+        lines.append(f"  {row:<{width - 2}}" + "".join(f"{'-' if v is None else f'{v:.1f}':>12}" for v in cells))
+    lines.append(f"{'total ms/iteration':<{width}}" + "".join(f"{m['ms_per_iter']:>12.1f}" for m in methods.values()))
+    lines.append(f"{'images/s (labeled+unlabeled)':<{width}}"
+                 + "".join(f"{m['images_per_s']:>12.1f}" for m in methods.values()))
+    lines.append(f"{'peak memory (CUDA max allocated)':<{width}}"
+                 + "".join(f"{_memory_text(m['peak_memory_bytes']):>12}" for m in methods.values()))
+    lines.append(f"{'pass units per iteration':<{width}}" + "".join(f"{m['pass_units']:>12}" for m in methods.values()))
+    r, bare = report["ratio_gps_cps"], report["bare_smp"]
+    lines += ["", f"GPS / CPS: time {r['time']:.2f}x (without data loading {r['time_without_data']:.2f}x), "
+                  f"network passes {r['passes']:.2f}x "
+                  f"({methods['gps']['pass_units']} / {methods['cps']['pass_units']})",
+              f"  {report['counting_rule']}",
+              f"bare smp DeepLabV3+ loop (1 network, {bare['images_per_iter']} images, no timer): "
+              f"{bare['ms_per_iter']:.1f} ms/iteration, {bare['images_per_s']:.1f} images/s, "
+              f"peak memory {_memory_text(bare['peak_memory_bytes'])}"]
+    return "\n".join(lines)
+
+
+def run(args) -> dict:
+    """Measure everything `gpslib bench` reports; returns the report as a dict (what --out writes)."""
+    if args.iters < 1 or args.warmup < 0:
+        raise GpslibError("--iters must be at least 1 and --warmup at least 0.")
+    amp = str(args.amp).lower() in ("true", "1", "yes")
+    device = distributed.setup(args.device or "auto").device
+    cfg = make_config(args.dataset, "1/8", backbone=args.backbone, crop_size=args.crop, batch_labeled=args.batch,
+                      batch_unlabeled=args.batch, amp=amp, device=str(device),
+                      data_root=getattr(args, "data_root", None))
+    data, data_text = load_data(cfg)
+    methods = {m: bench_method(m, cfg, device, data, args.iters, args.warmup) for m in METHODS}
+    gps, cps = methods["gps"], methods["cps"]
+    no_data = {m: r["ms_per_iter"] - r["phases_ms"].get("data loading", 0.0) for m, r in methods.items()}
+    precision = "bf16 autocast" if (device.type == "cuda" and amp) else "fp32" + (" (AMP is CUDA only)" if amp else "")
+    return {"device": device_name(device), "torch": torch.__version__, "command": command_line(args),
+            "date": datetime.now(timezone.utc).strftime("%Y-%m-%d"),
+            "setup": {"dataset": cfg.dataset, "backbone": cfg.backbone, "crop": cfg.crop_size,
+                      "batch": cfg.batch_labeled, "precision": precision, "iters": args.iters,
+                      "warmup": args.warmup, "num_classes": cfg.num_classes},
+            "data": data_text, "synthetic_data": data is None, "counting_rule": COUNTING_RULE,
+            "methods": methods,
+            "ratio_gps_cps": {"time": gps["ms_per_iter"] / cps["ms_per_iter"],
+                              "time_without_data": no_data["gps"] / no_data["cps"],
+                              "passes": gps["pass_units"] / cps["pass_units"]},
+            "bare_smp": bench_bare_smp(cfg, device, args.iters, args.warmup)}
+
+
+def main(args) -> int:
+    report = run(args)
+    print(format_report(report))
+    if args.out:
+        out = Path(args.out)
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(json.dumps(report, indent=2) + "\n")
+        print(f"wrote {out}")
+    return 0

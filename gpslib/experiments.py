@@ -1,0 +1,93 @@
+"""The book's recorded experiments: which runs, at what budget, and how each is recorded and re-run.
+
+Every run is a `train.ipynb` parameter set; `record()` trains it (same code path as the notebook) and stores
+its history with the exact papermill command, so a reader can re-run any figure of the results chapters.
+"""
+from __future__ import annotations
+
+import json
+import shutil
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from .config import make_config
+from .history import History
+from .paths import RESULTS_DIR
+
+# A CPU budget shared by every recorded run (the paper's budgets need a GPU; see the real-data chapter).
+BUDGET: dict[str, Any] = dict(epochs=8, iters_per_epoch=25, teacher_epochs=16, val_limit=200, seed=0)
+
+_TABLE4 = [  # (use_gps, use_cps, use_fps), the rows of Table 4 (all without CutMix, as in the paper)
+    (False, False, False), (False, False, True), (True, False, True),
+    (False, True, True), (True, True, False), (True, True, True)]
+
+EXPERIMENTS: dict[str, dict[str, dict[str, Any]]] = {
+    "main": {f"{method}-{p.replace('/', '_')}": {"method": method, "partition": p}
+             for p in ("1/8", "1/16") for method in ("gps", "cps", "supervised")},
+    "update": {"merged": {"update": "merged", "partition": "1/8"}},
+    "table4": {"gps{:d}-cps{:d}-fps{:d}".format(*row): {"use_gps": row[0], "use_cps": row[1], "use_fps": row[2],
+                                                         "cutmix": False, "partition": "1/8"} for row in _TABLE4},
+    "rampup": {"fixed": {"rampup": "fixed", "partition": "1/8"},
+               "none": {"rampup": "none", "partition": "1/8"},
+               "rampdown": {"rampdown_gps": True, "partition": "1/8"}},
+}
+
+
+# The GPS run every variant is compared with (two-step update, adaptive ramp-up, CutMix): main/gps-1_8.
+REFERENCE = ("main", "gps-1_8")
+
+
+def parameters(experiment: str, name: str, **budget: Any) -> dict[str, Any]:
+    """train.ipynb parameters of one recorded run (budget fields may be overridden, e.g. for a smoke run).
+
+    SupOnly trains for GPS's phase a plus its main phase, so it sees as many labeled batches as GPS's teacher
+    and students together; CPS, like the paper's, has no phase a.
+    """
+    params = {"dataset": "digits", **BUDGET, **budget, **EXPERIMENTS[experiment][name]}
+    if params.get("method") in ("supervised", "cps"):
+        teacher_epochs = params.pop("teacher_epochs")
+        if params["method"] == "supervised":
+            params["epochs"] = int(params["epochs"] + teacher_epochs)
+    return params
+
+
+def papermill_command(params: dict[str, Any]) -> str:
+    """The command that re-runs a recorded run through the book's training notebook."""
+    flags = " ".join(f"-p {k} {v}" for k, v in params.items())
+    return f"papermill book/train.ipynb out.ipynb {flags}"
+
+
+def record(experiment: str, name: str, results_dir: Path = RESULTS_DIR, **budget: Any) -> Path:
+    """Train one run and store its history as <results_dir>/<experiment>/<name>.json with its command."""
+    from .train import train
+    params = parameters(experiment, name, **budget)
+    dataset, partition = params.pop("dataset"), params.pop("partition", "1/8")
+    work = Path(tempfile.mkdtemp(prefix="gpslib-record-"))
+    try:
+        history = train(make_config(dataset, partition, out_dir=str(work), **params), progress=False)
+        history.meta["command"] = papermill_command({"dataset": dataset, "partition": partition, **params})
+        target = Path(results_dir) / experiment / f"{name}.json"
+        return history.save(target)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def load_results(experiment: str, results_dir: Path = RESULTS_DIR) -> dict[str, History]:
+    """Every recorded run of an experiment that exists on disk, by name (missing runs are simply absent)."""
+    folder = Path(results_dir) / experiment
+    return {name: History.load(folder / f"{name}.json") for name in EXPERIMENTS[experiment]
+            if (folder / f"{name}.json").is_file()}
+
+
+def main() -> None:
+    """python -m gpslib.experiments EXPERIMENT [NAME ...]: record runs (all of the experiment by default)."""
+    import sys
+    experiment, names = sys.argv[1], sys.argv[2:] or list(EXPERIMENTS[sys.argv[1]])
+    for name in names:
+        path = record(experiment, name)
+        print(path, json.loads(path.read_text())["evals"][-1].get("miou_student1"), flush=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,211 @@
+"""Whole runs on a tiny digits set: schedules, the latch, resume after SIGKILL, DDP, non-finite losses, the CLI."""
+import json
+import math
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+
+from gpslib import losses
+from gpslib.checkpoint import load_checkpoint
+from gpslib.config import make_config
+from gpslib.data.digits import ensure_digits
+from gpslib.errors import GpslibError
+from gpslib.train import train
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="session")
+def small_digits(tmp_path_factory):
+    return ensure_digits(tmp_path_factory.mktemp("digits32"), seed=0, n_train=64, n_val=8, size=32)
+
+
+def tiny_cfg(root, out_dir, **overrides):
+    values = dict(data_root=str(root), crop_size=32, batch_labeled=4, batch_unlabeled=4, epochs=3,
+                  iters_per_epoch=2, teacher_epochs=1, val_limit=4, pseudo_eval_images=2, device="cpu",
+                  decoder_channels=32, out_dir=str(out_dir))
+    values.update(overrides)
+    return make_config("digits", "1/4", **values)
+
+
+def test_gps_schedules_and_the_recorded_latch(small_digits, tmp_path):
+    cfg = tiny_cfg(small_digits, tmp_path / "run", latch_check="epoch")
+    history = train(cfg, progress=False)
+    rows, teacher = history.iterations, history.teacher
+    max_iter, ipe = cfg.epochs * cfg.iters_per_epoch, cfg.iters_per_epoch
+    assert [r["iteration"] for r in rows] == list(range(max_iter))
+    assert len(teacher) == cfg.teacher_epochs * ipe
+    # phase a: poly from lr; after it: the paper's fixed teacher lr; students: poly over the main phase
+    for r in teacher:
+        assert r["lr_teacher"] == pytest.approx(cfg.lr * (1 - r["iteration"] / len(teacher)) ** 0.9)
+    for r in rows:
+        assert r["lr_teacher"] == pytest.approx(cfg.lr * max_iter ** -0.9)
+        assert r["lr_students"] == pytest.approx(cfg.lr * (1 - r["iteration"] / max_iter) ** 0.9)
+    # the latch: the first epoch whose mean L_sup^s / 2 <= mean L_sup^t, recomputed from the history
+    expected = None
+    for e in range(1, cfg.epochs + 1):
+        epoch_rows = [r for r in rows if r["epoch"] == e]
+        mean_s = sum(r["sup_s"] for r in epoch_rows) / len(epoch_rows)
+        mean_t = sum(r["sup_t"] for r in epoch_rows) / len(epoch_rows)
+        if mean_s / 2 <= mean_t:
+            expected = e
+            break
+    assert history.latch["latched_epoch"] == expected
+    r = float(expected) if expected else float(cfg.epochs)
+    for row in rows:   # w(e) follows eq. 9 with r = E until the latch and r = e after it
+        r_then = r if expected and row["epoch"] > expected else float(cfg.epochs)
+        assert row["w"] == pytest.approx(losses.gaussian_rampup(row["epoch"], r_then))
+    assert {"miou_teacher", "miou_student1", "miou_student2", "acc_teacher", "acc_students", "agreement"} <= set(
+        history.evals[-1])
+    saved = json.loads((tmp_path / "run" / "history.json").read_text())
+    assert saved["meta"]["git_commit"] is not None and saved["meta"]["wall_time_s"] > 0
+    assert saved["config"]["method"] == "gps"
+
+
+def test_iteration_latch_matches_the_first_qualifying_batch(small_digits, tmp_path):
+    cfg = tiny_cfg(small_digits, tmp_path / "run", latch_check="iteration", teacher_epochs=2)
+    history = train(cfg, progress=False)
+    first = next((r for r in history.iterations if r["sup_s"] / 2 <= r["sup_t"]), None)
+    assert history.latch["latched_iteration"] == (first["iteration"] if first else None)
+
+
+def test_methods_train_the_networks_they_name(small_digits, tmp_path):
+    for method, roles in (("supervised", {"student1"}), ("cps", {"student1", "student2"})):
+        cfg = tiny_cfg(small_digits, tmp_path / method, method=method)
+        history = train(cfg, progress=False)
+        state = load_checkpoint(tmp_path / method / "last.pt")
+        assert set(state["nets"]) == roles
+        assert history.teacher == []
+        assert {f"miou_{r}" for r in roles} <= set(history.evals[-1])
+        assert ("cps" in history.iterations[0]) == (method == "cps")
+
+
+def _strip(history_json):
+    data = json.loads(Path(history_json).read_text())
+    return data["teacher"], data["iterations"], [{k: v for k, v in e.items()} for e in data["evals"]]
+
+
+KILL_SCRIPT = """
+import os, signal, sys
+from gpslib.config import make_config
+from gpslib.train import train
+cfg = make_config("digits", "1/4", **{overrides!r})
+def kill(iteration, trainer):
+    if iteration == {kill_at}:
+        os.kill(os.getpid(), signal.SIGKILL)
+train(cfg, resume={resume}, on_iteration=kill, progress=False)
+"""
+
+
+def test_sigkill_then_resume_reproduces_the_uninterrupted_history(small_digits, tmp_path):
+    common = dict(data_root=str(small_digits), crop_size=32, batch_labeled=4, batch_unlabeled=4, epochs=3,
+                  iters_per_epoch=2, teacher_epochs=1, val_limit=4, pseudo_eval_images=2, device="cpu",
+                  decoder_channels=32, checkpoint_every=2, eval_every=2)
+    straight = train(make_config("digits", "1/4", out_dir=str(tmp_path / "straight"), **common), progress=False)
+    killed = dict(common, out_dir=str(tmp_path / "killed"))
+    run = lambda resume: subprocess.run(   # noqa: E731
+        [sys.executable, "-c", KILL_SCRIPT.format(overrides=killed, kill_at=3 if not resume else -1,
+                                                   resume=resume)],
+        cwd=tmp_path, capture_output=True, text=True, timeout=600)
+    first = run(False)
+    assert first.returncode == -signal.SIGKILL, first.stderr[-2000:]
+    state = load_checkpoint(tmp_path / "killed" / "last.pt")
+    assert state["iteration"] == 2            # the checkpoint before the kill at iteration 3
+    second = run(True)
+    assert second.returncode == 0, second.stderr[-2000:]
+    t1, i1, e1 = _strip(tmp_path / "straight" / "history.json")
+    t2, i2, e2 = _strip(tmp_path / "killed" / "history.json")
+    assert t1 == t2 and i1 == i2 and e1 == e2
+    assert len(i1) == 6 and straight.iterations == i1
+
+
+def test_refuses_to_overwrite_a_run_and_stops_on_non_finite_loss(small_digits, tmp_path):
+    cfg = tiny_cfg(small_digits, tmp_path / "run", epochs=1, method="supervised")
+    train(cfg, progress=False)
+    with pytest.raises(GpslibError, match="already holds a run"):
+        train(cfg, progress=False)
+    bad = tiny_cfg(small_digits, tmp_path / "bad", lr=1e30, method="supervised", epochs=4, eval_every=100,
+                   checkpoint_every=100)
+    with pytest.raises(GpslibError, match="non-finite"):
+        train(bad, progress=False)
+    assert not (tmp_path / "bad" / "last.pt").exists()
+
+
+def test_two_process_gloo_run(small_digits, tmp_path):
+    overrides = dict(data_root=str(small_digits), crop_size=32, batch_labeled=4, batch_unlabeled=4, epochs=1,
+                     iters_per_epoch=2, teacher_epochs=1, val_limit=4, pseudo_eval_images=2, device="cpu",
+                     decoder_channels=32, out_dir=str(tmp_path / "ddp"))
+    script = tmp_path / "ddp_run.py"
+    script.write_text(
+        "import torch, torch.distributed as dist\n"
+        "from gpslib.config import make_config\nfrom gpslib.train import Trainer\n"
+        f"cfg = make_config('digits', '1/4', **{overrides!r})\n"
+        "trainer = Trainer(cfg, progress=False)\ntrainer.run()\n"
+        "flat = torch.cat([p.detach().flatten() for p in trainer.nets['student1'].parameters()])\n"
+        "gathered = [torch.zeros_like(flat) for _ in range(2)]\ndist.all_gather(gathered, flat)\n"
+        "assert torch.equal(gathered[0], gathered[1]), 'ranks diverged'\n"
+        "print('RANK', dist.get_rank(), 'WORLD', dist.get_world_size(), 'OK')\n")
+    env = dict(os.environ, OMP_NUM_THREADS="1")
+    out = subprocess.run([sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2", "--master_port",
+                          "29517", str(script)], cwd=tmp_path, capture_output=True, text=True, timeout=600, env=env)
+    assert out.returncode == 0, out.stderr[-3000:]
+    assert out.stdout.count("OK") == 2 and "WORLD 2" in out.stdout
+    history = json.loads((tmp_path / "ddp" / "history.json").read_text())
+    assert history["meta"]["world_size"] == 2
+    assert all(math.isfinite(r["guide"]) for r in history["iterations"])
+
+
+def _cli(*args, cwd=None):
+    return subprocess.run([sys.executable, "-m", "gpslib", *args], capture_output=True, text=True, cwd=cwd,
+                          timeout=600)
+
+
+def test_cli_bad_input_is_one_sentence_and_exit_2():
+    out = _cli("train", "--partition", "abc")
+    assert out.returncode == 2 and "Traceback" not in out.stderr
+    assert "1/8, 1_8 or 0.125" in out.stderr and len(out.stderr.strip().splitlines()) == 1
+    out = _cli("train", "--dataset", "pascal", "--data-root", "/nonexistent/voc", "--epochs", "1")
+    assert out.returncode == 2 and "/nonexistent/voc" in out.stderr and "Traceback" not in out.stderr
+
+
+def test_cli_splits_and_cost_reproduce_the_paper():
+    out = _cli("splits", "--dataset", "pascal", "--partition", "1/8")
+    assert out.returncode == 0 and "1323" in out.stdout and "9259" in out.stdout
+    out = _cli("cost")
+    assert out.returncode == 0
+    for cell in ("9.9k / 317k", "9.2k / 315k", "7.9k / 317k", "5.2k / 317k",
+                 "2.7k / 357k", "2.6k / 357k", "2.2k / 357k", "1.4k / 357k"):
+        assert cell in out.stdout, cell
+    dagger = _cli("cost", "--dataset", "pascal", "--dagger")
+    assert "10582" in dagger.stdout
+
+
+def test_cli_train_eval_predict(small_digits, tmp_path):
+    out = _cli("train", "--method", "supervised", "--partition", "1/4", "--data-root", str(small_digits),
+               "--crop-size", "32", "--batch-labeled", "4", "--epochs", "1", "--iters-per-epoch", "2",
+               "--val-limit", "4", "--decoder-channels", "32", "--out-dir", str(tmp_path / "run"), "--device", "cpu")
+    assert out.returncode == 0, out.stderr[-2000:]
+    ckpt = tmp_path / "run" / "last.pt"
+    out = _cli("eval", str(ckpt), "--limit", "4")
+    assert out.returncode == 0 and "mIoU" in out.stdout and "background" in out.stdout, out.stderr[-2000:]
+    image = next((small_digits / "JPEGImages").glob("*.jpg"))
+    out = _cli("predict", str(ckpt), str(image), "--out", str(tmp_path / "pred"))
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert (tmp_path / "pred" / f"{image.stem}_overlay.png").is_file()
+    with open(ckpt, "r+b") as handle:      # a corrupt checkpoint is one clear sentence
+        handle.truncate(100)
+    out = _cli("eval", str(ckpt))
+    assert out.returncode == 2 and "corrupt" in out.stderr and "Traceback" not in out.stderr
+
+
+def test_checkpoint_is_written_atomically(tmp_path):
+    from gpslib.checkpoint import save_checkpoint
+    save_checkpoint({"a": torch.ones(2)}, tmp_path / "last.pt")
+    save_checkpoint({"a": torch.zeros(2)}, tmp_path / "last.pt")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["last.pt"]
+    assert torch.equal(load_checkpoint(tmp_path / "last.pt")["a"], torch.zeros(2))
