@@ -212,8 +212,7 @@ def guide_rows(batch: gps.Batch, labels: dict, k: int = 0, name: str = "digits")
               "$Y^t$ (unmixed)", "$Y^t$ mixed", "$Y^{s_1}$ mixed", "$Y^{s_2}$ mixed"]
     rows = [top, bottom]
     if hidden is not None:
-        rows.append([colorize(hidden[k], palette), colorize(batch.mixed(hidden)[k], palette),
-                     np.full_like(box, 255), np.full_like(box, 255)])
+        rows.append([colorize(hidden[k], palette), colorize(batch.mixed(hidden)[k], palette)])
         titles += ["hidden truth", "hidden truth mixed", "", ""]
     return rows, titles
 

@@ -44,7 +44,8 @@ def load_encoder_weights(model: nn.Module, path: Path) -> None:
         raise GpslibError(f"Encoder weights {path} could not be read ({err}); re-download the file.") from err
     state = state.get("state_dict", state)
     state = {k: v for k, v in state.items() if not k.startswith("fc.")}
-    missing, unexpected = model.encoder.load_state_dict(state, strict=False)
+    # nn.Module's own method: smp's encoders override load_state_dict and report nothing back
+    missing, unexpected = nn.Module.load_state_dict(model.encoder, state, strict=False)
     if unexpected or len(missing) > 0.5 * len(list(model.encoder.state_dict())):
         raise GpslibError(f"Encoder weights {path} do not match the {type(model.encoder).__name__} encoder; "
                           "pass a state dict of the same backbone.")

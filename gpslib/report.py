@@ -103,6 +103,21 @@ def per_class_table(history: History, class_names: list[str]) -> pd.DataFrame:
     return table.round(2)
 
 
+def learned_text(history: History, class_names: list[str], floor: float = 0.01) -> str:
+    """How many classes each network segments at all (IoU above `floor`), so a too-short run says so."""
+    parts, only_background = [], True
+    for role in roles_of(history):
+        iou = np.asarray(history.final[f"iou_{role}"], dtype=float)
+        found = [name for name, value in zip(class_names, iou) if value > floor]
+        only_background &= found in ([], list(class_names[:1]))
+        parts.append(f"{ROLE_LABELS[role]} {len(found)}/{len(class_names)}")
+    text = f"Classes with IoU above {100 * floor:g}%: " + ", ".join(parts) + "."
+    if only_background:
+        text += (" No network segments anything but the background yet: this budget is too short to learn the"
+                 " classes; run the preset (the command at the top) for a trained model.")
+    return text
+
+
 def _smooth(values: pd.Series, window: int) -> pd.Series:
     return values.rolling(max(1, window), min_periods=1).mean()
 
@@ -343,14 +358,17 @@ def commands_table(runs: dict[str, History]) -> pd.DataFrame:
 
 
 def rerun(experiment: str, names=None, workdir: str | Path | None = None, **budget: Any) -> dict[str, History]:
-    """Re-run runs of an experiment through book/train.ipynb with papermill; their histories, by name."""
+    """Re-run runs of an experiment (all when names is None) through book/train.ipynb with papermill.
+
+    Each run goes to <workdir>/<name> (a new temporary folder by default); returns their histories by name.
+    """
     import papermill
 
     from . import experiments
     from .paths import BOOK_DIR
     workdir = Path(workdir or tempfile.mkdtemp(prefix=f"gpslib-{experiment}-"))
     out = {}
-    for name in names or experiments.EXPERIMENTS[experiment]:
+    for name in experiments.EXPERIMENTS[experiment] if names is None else names:
         params = experiments.parameters(experiment, name, **budget)
         params["out_dir"] = str(workdir / name)
         papermill.execute_notebook(str(BOOK_DIR / "train.ipynb"), str(workdir / f"{name}.ipynb"),
@@ -488,7 +506,7 @@ def plot_rampup_variants(runs: dict[str, History]):
         it = h.frame("iterations")
         if "w" in it:
             line, = ax.step(it["iteration"], it["w"], where="post", label=f"{name}: w(e)")
-            if (it["alpha_scale"] != 1).any():
+            if "alpha_scale" in it and (it["alpha_scale"] != 1).any():
                 ax.step(it["iteration"], it["alpha_scale"], where="post", ls="--", color=line.get_color(),
                         label=f"{name}: α scale")
     ax.set(xlabel="iteration after phase a", ylabel="weight", ylim=(-0.02, 1.05), title="weights used")
@@ -540,7 +558,8 @@ def budget_table() -> pd.DataFrame:
              "epochs": digits.epochs, "iterations/epoch": digits.iters_per_epoch,
              "main-loop iterations": digits.epochs * digits.iters_per_epoch,
              "validation images": BUDGET.get("val_limit")}]
-    for dataset, label, val in (("pascal", "paper: Pascal VOC 1/8", 1449), ("cityscapes", "paper: Cityscapes 1/8", 500)):
+    paper = (("pascal", "paper: Pascal VOC 1/8", 1449), ("cityscapes", "paper: Cityscapes 1/8", 500))
+    for dataset, label, val in paper:
         cfg = make_config(dataset, "1/8")
         row = next(r for r in cost_table(dataset) if r["partition"] == "1/8")
         rows.append({"setting": label, "network": "DeepLabV3+ ResNet-50/101 (ImageNet)", "crop": cfg.crop_size,

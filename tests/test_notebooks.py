@@ -9,6 +9,18 @@ BOOK = Path(__file__).resolve().parents[1] / "book"
 # A notebook not listed runs with its own defaults.
 SMOKE: dict[str, dict] = {
     "01_gps_in_one_picture.ipynb": {},
+    "02_data.ipynb": {"n_samples": 4, "aug_seeds": 2},
+    "03_networks.ipynb": {"backbones": "resnet18"},
+    "04_teacher.ipynb": {"teacher_epochs": 0.02, "val_limit": 8, "n_images": 2},
+    "05_guide_step.ipynb": {"teacher_epochs": 0.01},
+    "06_feedback_rampup.ipynb": {"epochs": 1, "iters_per_epoch": 2, "teacher_epochs": 0.5, "val_limit": 4,
+                                 "pseudo_eval_images": 4},
+    "train.ipynb": {"epochs": 1, "iters_per_epoch": 2, "teacher_epochs": 0.5, "val_limit": 4,
+                    "pseudo_eval_images": 4, "n_images": 2},
+    # 08, 09 and 11 load whatever runs are recorded in book/results (none is fine: they say which are missing)
+    "08_training_flow.ipynb": {},
+    "09_ablations.ipynb": {},
+    "11_results.ipynb": {},
 }
 
 NOTEBOOKS = sorted(BOOK.glob("*.ipynb"))

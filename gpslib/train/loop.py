@@ -128,10 +128,20 @@ class Trainer:
             self.history.save(self.out_dir / "history.json")
 
     def resume(self) -> bool:
+        """Continue from <out_dir>/last.pt when it exists; refuse a checkpoint made with another config."""
         path = self.out_dir / "last.pt"
         if not path.exists():
             return False
-        self.load_state_dict(load_checkpoint(path))
+        state = load_checkpoint(path)
+        where = ("out_dir", "device", "num_workers", "tensorboard")    # may change between sessions
+        saved = {k: v for k, v in state["config"].items() if k not in where}
+        now = {k: v for k, v in self.cfg.to_dict().items() if k not in where}
+        plain = lambda v: list(v) if isinstance(v, (tuple, list)) else v      # noqa: E731 - tuples load as tuples or lists
+        changed = sorted(k for k in now if plain(saved.get(k)) != plain(now[k]))
+        if changed:
+            raise GpslibError(f"{path} was written with different settings ({', '.join(changed)}); resume with the "
+                              "same config or start a new out_dir.")
+        self.load_state_dict(state)
         return True
 
     # ------------------------------------------------------------------ data

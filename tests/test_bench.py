@@ -1,0 +1,97 @@
+"""`gpslib bench`: the report's structure and the pass counting; never timing thresholds."""
+from __future__ import annotations
+
+import json
+from argparse import Namespace
+
+import pytest
+import torch
+
+from gpslib import bench
+from gpslib.config import make_config
+
+GPS_PHASES = {"data loading", "teacher pseudo-labels", "student pseudo-labels", "guide forward", "guide backward",
+              "feedback pseudo-labels", "feedback forward", "feedback backward", "optimizer steps"}
+
+
+def tiny_args(root, out):
+    return Namespace(dataset="digits", backbone=None, crop=32, batch=2, amp="true", iters=1, warmup=0,
+                     device="cpu", out=str(out), data_root=str(root))
+
+
+@pytest.fixture(scope="module")
+def report(tiny_digits, tmp_path_factory):
+    out = tmp_path_factory.mktemp("bench") / "bench.json"
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)   # tiny convolutions: one thread is several times faster on a shared CPU
+    try:
+        assert bench.main(tiny_args(tiny_digits, out)) == 0
+    finally:
+        torch.set_num_threads(threads)
+    return json.loads(out.read_text()), out
+
+
+def test_report_has_three_methods_and_every_gps_phase(report):
+    data, _ = report
+    assert list(data["methods"]) == ["supervised", "cps", "gps"]
+    gps = data["methods"]["gps"]
+    assert GPS_PHASES <= set(gps["phases_ms"])
+    assert GPS_PHASES == set(gps["phase_names"])
+    assert set(data["methods"]["supervised"]["phase_names"]) == {"data loading", "supervised forward",
+                                                                 "supervised backward", "optimizer steps"}
+    assert "teacher pseudo-labels" not in data["methods"]["cps"]["phases_ms"]
+    for result in data["methods"].values():
+        assert result["ms_per_iter"] > 0 and result["images_per_s"] > 0
+        assert all(ms >= 0 for ms in result["phases_ms"].values())
+        assert all(result["phases_ms"][p] > 0 for p in result["phase_names"])
+        assert result["peak_memory_bytes"] is None          # CPU: n/a
+    assert data["methods"]["supervised"]["images_per_iter"] == 2
+    assert data["methods"]["gps"]["images_per_iter"] == 4
+    assert data["bare_smp"]["images_per_s"] > 0
+
+
+def test_report_records_the_setup(report):
+    data, out = report
+    assert data["setup"]["crop"] == 32 and data["setup"]["batch"] == 2
+    assert data["setup"]["precision"].startswith("fp32")  # AMP is CUDA only
+    assert data["synthetic_data"] is False
+    assert data["torch"] == torch.__version__
+    assert "--batch 2" in data["command"] and str(out) in data["command"]
+    # 2 + 2 images: GPS 1*2 + 2*2 + 3*2*4 + 2*2 + 3*4 = 46, CPS 2*2 + 3*2*4 = 28
+    assert data["methods"]["gps"]["pass_units"] == 46 and data["methods"]["cps"]["pass_units"] == 28
+    assert data["ratio_gps_cps"]["passes"] == pytest.approx(46 / 28)
+    text = bench.format_report(data)
+    for word in ("supervised", "cps", "gps", "teacher pseudo-labels", "n/a", "GPS / CPS", "bare smp"):
+        assert word in text
+
+
+def test_pass_units_by_hand():
+    cfg = make_config("pascal", "1/8", batch_labeled=8, batch_unlabeled=8)
+    # GPS: Y^t 8, Y^s 16, guide 3*2*16 = 96, Y^sbar 16, feedback 3*16 = 48 -> 184 = 23 per image pair
+    assert bench.pass_units(cfg, "gps") == {"teacher pseudo-labels": 8, "student pseudo-labels": 16,
+                                            "guide forward/backward": 96, "feedback pseudo-labels": 16,
+                                            "feedback forward/backward": 48}
+    assert sum(bench.pass_units(cfg, "cps").values()) == 16 + 96
+    assert bench.pass_units(cfg, "supervised") == {"supervised forward/backward": 24}
+    no_cutmix = make_config("pascal", "1/8", cutmix=False, use_fps=False)
+    assert bench.pass_units(no_cutmix, "gps") == {"teacher pseudo-labels": 8, "guide forward/backward": 96,
+                                                  "feedback forward/backward": 24}
+
+
+def test_timer_records_each_phase_and_counts_only_while_recording():
+    timer = bench.PhaseTimer(torch.device("cpu"))
+    with timer("a"):
+        sum(range(1000))
+    timer.recording = False
+    with timer("b"):
+        pass
+    with timer("a"):
+        pass
+    assert timer.names == ["a", "b", "a"]
+    assert set(timer.totals) == {"a"} and timer.totals["a"] > 0
+
+
+def test_missing_voc_falls_back_to_synthetic(tmp_path):
+    cfg = make_config("pascal", "1/8", data_root=str(tmp_path / "nowhere"))
+    data, text = bench.load_data(cfg)
+    assert data is None and "synthetic" in text

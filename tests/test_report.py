@@ -1,0 +1,187 @@
+"""gpslib.report on synthetic histories: tables have the right rows and values, verdicts follow the numbers."""
+from __future__ import annotations
+
+import math
+
+import matplotlib
+import pytest
+
+matplotlib.use("Agg")
+
+from gpslib import report  # noqa: E402
+from gpslib.errors import GpslibError  # noqa: E402
+from gpslib.history import History  # noqa: E402
+
+
+def make_history(method="gps", partition="1/8", final=0.5, first=None, epochs=3, ipe=4, latch=2, rampup="adaptive",
+                 fps_level=1.0, **config):
+    """A small but complete history: phase a, iterations with every logged term, one eval per epoch."""
+    roles = {"gps": ("teacher", "student1", "student2"), "cps": ("student1", "student2"),
+             "supervised": ("student1",)}[method]
+    h = History({"dataset": "digits", "partition": partition, "method": method, "epochs": epochs, "rampup": rampup,
+                 "backbone": "resnet18", "batch_labeled": 8, "batch_unlabeled": 8, "pseudo_eval_images": 8,
+                 **config},
+                {"device": "cpu", "iters_per_epoch": ipe, "max_iter": epochs * ipe, "git_commit": "abc1234",
+                 "teacher_iters": 6 if method == "gps" else 0, "wall_time_s": 120.0,
+                 "command": f"papermill book/train.ipynb out.ipynb -p method {method}"})
+    if method == "gps":
+        h.teacher = [{"iteration": i, "sup_t": 2.0 / (i + 1), "lr_teacher": 0.01} for i in range(6)]
+        h.meta["rampup"] = {"r": latch if latch else epochs, "latched_epoch": latch,
+                            "latched_iteration": latch * ipe - 1 if latch else None}
+    for i in range(epochs * ipe):
+        e = i // ipe + 1
+        row = {"iteration": i, "epoch": e, "lr_students": 0.01}
+        if method == "gps":
+            w = 1.0 if latch and e > latch else math.exp(-(1 - e / epochs) ** 2)
+            row.update(w=w, r=epochs, alpha_scale=1.0, lr_teacher=1e-4, sup_s=1.0 / (i + 1), gps=0.5, cps=0.4,
+                       guide=1.5, sup_t=0.3, fps=fps_level / (i + 1), feedback=0.4)
+        elif method == "cps":
+            row.update(sup_s=1.0, cps=0.5, guide=1.5)
+        else:
+            row.update(sup=1.0 / (i + 1))
+        h.iterations.append(row)
+    for k in range(epochs + 1):
+        value = final * k / epochs if first is None or k != 1 else first
+        ev = {"iteration": k * ipe, "epoch": float(k)}
+        for role in roles:
+            ev[f"miou_{role}"] = value * (0.9 if role == "teacher" else 1.0)
+            ev[f"iou_{role}"] = [value] * 3
+        if method == "gps":
+            ev.update(acc_teacher=0.8, acc_students=0.7 + 0.05 * k, agreement=0.9)
+        h.evals.append(ev)
+    return h
+
+
+def test_describe_run_names_dataset_partition_iterations_device():
+    text = report.describe_run(make_history())
+    for part in ("digits", "1/8", "GPS", "12 it", "cpu", "6 phase-a"):
+        assert part in text
+
+
+def test_final_and_per_class_tables():
+    h = make_history(final=0.6)
+    assert list(report.final_miou(h).index) == ["T", "S1", "S2"]
+    assert report.final_miou(h).loc["S1", "mIoU (%)"] == pytest.approx(60.0)
+    table = report.per_class_table(h, ["bg", "a", "b"])
+    assert list(table.index) == ["bg", "a", "b", "mIoU"]
+    assert list(table.columns) == ["T", "S1", "S2"]
+    assert table.loc["mIoU", "T"] == pytest.approx(54.0)
+    # supervised runs have one network only
+    assert list(report.per_class_table(make_history("supervised"), ["bg", "a", "b"]).columns) == ["S1"]
+
+
+def test_loss_frame_has_phase_a_and_every_term():
+    frame = report.loss_frame(make_history())
+    assert set(frame["phase"]) == {"a: teacher alone", "b/c: main loop"}
+    assert {"sup_s", "gps", "cps", "sup_t", "fps", "guide", "feedback"} <= set(frame["term"])
+    assert len(frame[frame["phase"] == "a: teacher alone"]) == 6
+
+
+def test_figures_are_returned_closed_and_titled():
+    import matplotlib.pyplot as plt
+    h = make_history()
+    for fig in (report.plot_losses(h), report.plot_rampup(h), report.plot_pseudo_label_accuracy(h),
+                report.plot_miou_curves({"a": h, "b": make_history("cps")}),
+                report.plot_fps_flow({"two_step": h, "merged": make_history(fps_level=2.0)}),
+                report.plot_rampup_variants({"adaptive": h})):
+        assert fig._suptitle is not None and "digits" in fig._suptitle.get_text() and "cpu" in fig._suptitle.get_text()
+        assert not plt.fignum_exists(fig.number)
+    assert report.plot_rampup(make_history("cps")) is not None
+
+
+def test_summary_table_rows_and_values():
+    results = {"main": {"gps-1_8": make_history(final=0.5), "cps-1_8": make_history("cps", final=0.4)}}
+    table = report.summary_table(results)
+    assert list(table["run"]) == ["gps-1_8", "cps-1_8"]
+    assert table.loc[0, "S1 mIoU (%)"] == pytest.approx(50.0)
+    assert table.loc[0, "latch epoch"] == 2 and pd_isna(table.loc[1, "T mIoU (%)"])
+    assert table.loc[0, "iterations"] == 6 + 12 and table.loc[0, "wall (min)"] == 2.0
+    assert report.summary_table({}).empty
+
+
+def pd_isna(value):
+    import pandas as pd
+    return pd.isna(value)
+
+
+def test_verdict_follows_the_numbers():
+    assert "confirmed" in report.verdict({"GPS": 60.0, "CPS": 50.0, "SupOnly": 40.0}, "GPS >= CPS >= SupOnly")
+    text = report.verdict({"GPS": 45.0, "CPS": 50.0, "SupOnly": 40.0}, "GPS >= CPS >= SupOnly")
+    assert "not confirmed" in text and "CPS beats GPS by 5.00" in text
+    assert report.verdict({"GPS": 49.9, "CPS": 50.0}, "x", margin=0.5).startswith("x: confirmed")
+    assert report.verdict({"GPS": 49.9, "CPS": 50.0}, "x").startswith("x: not confirmed")
+    assert "cannot be checked" in report.verdict({"GPS": 60.0, "CPS": math.nan}, "x")
+
+
+def test_flow_verdict_reads_the_first_epoch():
+    runs = {"gps": make_history(final=0.5, first=0.4), "cps": make_history("cps", final=0.5, first=0.05)}
+    text = report.flow_verdict(runs)
+    assert "GPS 40.00 vs CPS 5.00" in text and "confirms" in text
+    runs["cps"] = make_history("cps", final=0.5, first=0.45)
+    assert "refutes" in report.flow_verdict(runs)
+
+
+def test_table4_places_runs_next_to_the_paper():
+    runs = {"gps1-cps1-fps1": make_history(final=0.6), "gps1-cps1-fps0": make_history(final=0.55, use_fps=False)}
+    table = report.table4(runs)
+    assert len(table) == 6 and table.loc["gps1-cps1-fps1", "paper VOC"] == 73.95
+    assert table.loc["gps1-cps1-fps1", "ours S1 (%)"] == 60.0
+    assert table["ours S1 (%)"].isna().sum() == 4
+    extra = report.table4({"gps0-cps0-fps0": make_history(final=0.3)})
+    assert len(extra) == 7 and extra.index[-1] == "gps0-cps0-fps0" and pd_isna(extra.iloc[-1]["paper VOC"])
+    assert extra.loc["gps1-cps0-fps0", "L_gps"] == "✓" and extra.loc["gps0-cps0-fps0", "L_gps"] == "–"
+    assert "gps0-cps0-fps0 (30.00) was recorded but is not a row" in report.table4_text(extra)
+    text = report.table4_text(table)
+    assert "adding L_fps to L_gps + L_cps: paper +1.23 points (VOC), ours +5.00 points — same sign" in text
+    assert "not recorded yet" in text
+
+
+def test_update_and_rampup_texts():
+    runs = {"two_step": make_history(final=0.6), "merged": make_history(final=0.5, fps_level=3.0)}
+    text = report.update_text(runs)
+    assert "is lower" in text and "confirmed" in text
+    assert "not recorded" in report.update_text({"two_step": runs["two_step"]})
+    text = report.rampup_text({"adaptive": make_history(final=0.6), "none": make_history(final=0.7, rampup="none")})
+    assert "adaptive >= none: not confirmed" in text and "adaptive >= fixed: cannot be checked" in text
+
+
+def test_missing_text_and_commands():
+    assert "Not recorded yet in 'main': b" in report.missing_text("main", ["a", "b"], {"a": 1})
+    assert "All 2 runs" in report.missing_text("main", ["a", "b"], {"a": 1, "b": 2})
+    assert "papermill" in report.commands_table({"x": make_history()}).loc["x", "command"]
+
+
+def test_config_from_parameters_coerces_text_and_keeps_presets():
+    cfg = report.config_from_parameters("digits", "1/8", epochs="none", lr=0.02, teacher_lr="none",
+                                        use_fps="false", val_limit=None)
+    assert cfg.epochs == 8 and cfg.lr == 0.02 and cfg.teacher_lr is None and cfg.use_fps is False
+    with pytest.raises(GpslibError, match="Partition"):
+        report.config_from_parameters("digits", "3/2")
+    with pytest.raises(GpslibError, match="method"):
+        report.config_from_parameters("digits", "1/8", method="gsp")
+    assert report.as_flag("resume", "true") is True and report.as_flag("resume", False) is False
+    with pytest.raises(GpslibError):
+        report.as_flag("resume", "maybe")
+
+
+def test_headline_orders_gps_cps_suponly_per_partition():
+    runs = {"gps-1_8": make_history(final=0.6), "cps-1_8": make_history("cps", final=0.5),
+            "supervised-1_8": make_history("supervised", final=0.4)}
+    text = report.headline(runs).splitlines()
+    assert text[0].startswith("GPS >= CPS >= SupOnly at 1/8: confirmed")
+    assert "cannot be checked" in text[1]
+
+
+def test_budget_table_compares_the_book_with_the_paper():
+    from gpslib.experiments import BUDGET
+    table = report.budget_table()
+    assert table.iloc[0]["main-loop iterations"] == BUDGET["epochs"] * BUDGET["iters_per_epoch"]
+    assert table.loc["paper: Pascal VOC 1/8", "main-loop iterations"] == 34 * 1157
+
+
+def test_learned_text_flags_background_only_runs():
+    h = make_history(final=0.5)
+    assert "T 3/3, S1 3/3" in report.learned_text(h, ["bg", "a", "b"])
+    for role in ("teacher", "student1", "student2"):
+        h.evals[-1][f"iou_{role}"] = [0.8, 0.0, 0.0]
+    assert "No network segments anything but the background" in report.learned_text(h, ["bg", "a", "b"])
