@@ -33,12 +33,11 @@ from .errors import GpslibError
 from .models import build_networks
 from .train import distributed
 from .train.gps import Batch, cps_iteration, gps_iteration, supervised_step
+from .train.loop import ROLES_OF
 from .train.schedule import make_sgd
 from .train.stream import stream_loader
 
 METHODS = ("supervised", "cps", "gps")
-ROLES_OF = {"supervised": ("student1",), "cps": ("student1", "student2"),
-            "gps": ("teacher", "student1", "student2")}
 PHASES = ("data loading", "teacher pseudo-labels", "student pseudo-labels", "guide forward", "guide backward",
           "feedback pseudo-labels", "feedback forward", "feedback backward", "merged backward",
           "supervised forward", "supervised backward", "optimizer steps")

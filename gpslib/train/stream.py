@@ -47,5 +47,8 @@ def stream_loader(dataset: Dataset, batch_size: int, seed: int, stream: int, sta
                   num_workers: int = 0, pin_memory: bool = False, rank: int = 0, world_size: int = 1) -> DataLoader:
     """A DataLoader over iterations [start, stop): one iterator for the whole run keeps its workers alive."""
     sampler = StreamBatchSampler(len(dataset), batch_size, seed, stream, start, stop, rank, world_size)
+    # A private generator: starting an iterator must not draw from the global RNG (which drives dropout), or a
+    # resumed run, whose loaders start at another iteration, would drift from the uninterrupted one.
+    generator = torch.Generator().manual_seed(_stream_seed(seed, stream, start))
     return DataLoader(dataset, batch_sampler=sampler, num_workers=num_workers, pin_memory=pin_memory,
-                      prefetch_factor=4 if num_workers else None)
+                      prefetch_factor=4 if num_workers else None, generator=generator)
