@@ -192,6 +192,14 @@ class Trainer:
                     self._writer.add_scalar(f"{row['_table']}/{k}", out[k], iteration)
         self._pending.clear()
 
+    def _rank_mean(self, *values: torch.Tensor) -> torch.Tensor:
+        """Average over DDP ranks, so every rank latches the ramp-up at the same moment (identity on one process)."""
+        pair = torch.stack([v.detach().float() for v in values])
+        if self.rt.distributed:
+            torch.distributed.all_reduce(pair)
+            pair = pair / self.rt.world_size
+        return pair
+
     # ------------------------------------------------------------------ evaluation
     def evaluate_all(self, iteration: int, epoch: float) -> dict:
         """mIoU of every network on val, and the quality of each pseudo-label source on unlabeled images."""
@@ -302,7 +310,7 @@ class Trainer:
                     set_lr(self.opt_teacher, teacher_lr)
                     w, alpha_scale = self.rampup.weight(e), (self.rampup.gps_scale(e) if cfg.rampdown_gps else 1.0)
                     terms = gps_iteration(self.nets, self.opt_students, self.opt_teacher, batch, cfg, w, alpha_scale)
-                    self.rampup.observe(terms["sup_s"], terms["sup_t"], e, it)
+                    self.rampup.observe(*self._rank_mean(terms["sup_s"], terms["sup_t"]), e, it)
                     row.update(w=w, alpha_scale=alpha_scale, lr_teacher=teacher_lr, r=self.rampup.r)
                 elif cfg.method == "cps":
                     terms = cps_iteration(self.nets, self.opt_students, batch, cfg)
