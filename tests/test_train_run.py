@@ -211,3 +211,34 @@ def test_checkpoint_is_written_atomically(tmp_path):
     save_checkpoint({"a": torch.zeros(2)}, tmp_path / "last.pt")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["last.pt"]
     assert torch.equal(load_checkpoint(tmp_path / "last.pt")["a"], torch.zeros(2))
+
+
+def test_short_gps_run_lowers_its_losses_and_beats_the_constant_predictor(small_digits, tmp_path):
+    """Validation = the 4 labeled scenes, so a short CPU run can show that every network really learns."""
+    import shutil
+
+    from gpslib.evaluate import ConfusionMatrix
+    from gpslib.data import build_datasets
+
+    root = tmp_path / "digits"
+    shutil.copytree(small_digits, root)
+    ids = (root / "ImageSets/Segmentation/train.txt").read_text().split()
+    (tmp_path / "labeled.txt").write_text("\n".join(ids[:4]))
+    (tmp_path / "unlabeled.txt").write_text("\n".join(ids[4:]))
+    (root / "ImageSets/Segmentation/val.txt").write_text("\n".join(ids[:4]))
+    cfg = tiny_cfg(root, tmp_path / "run", labeled_file=str(tmp_path / "labeled.txt"), cutmix=False,
+                   unlabeled_file=str(tmp_path / "unlabeled.txt"), teacher_epochs=6, iters_per_epoch=10, epochs=10,
+                   val_limit=None, scales=(1.0,))
+    history = train(cfg, progress=False)
+    first, last = history.teacher[:10], history.teacher[-10:]
+    assert sum(r["sup_t"] for r in last) < 0.5 * sum(r["sup_t"] for r in first)
+    rows = history.iterations
+    mean = lambda key, part: sum(r[key] for r in part) / len(part)      # noqa: E731
+    assert mean("sup_s", rows[-10:]) < 0.5 * mean("sup_s", rows[:10])
+    # the best constant prediction (background everywhere) on the same validation masks
+    constant = ConfusionMatrix(cfg.num_classes)
+    for _, mask in build_datasets(cfg).val:
+        constant.update(torch.zeros_like(mask), mask)
+    final = history.evals[-1]
+    for role in ("teacher", "student1", "student2"):
+        assert final[f"miou_{role}"] > constant.miou() + 0.1, (role, [(e["epoch"], e[f"miou_{role}"]) for e in history.evals])
