@@ -24,10 +24,12 @@ _TABLE4 = [  # (use_gps, use_cps, use_fps), the rows of Table 4 (all without Cut
 EXPERIMENTS: dict[str, dict[str, dict[str, Any]]] = {
     "main": {f"{method}-{p.replace('/', '_')}": {"method": method, "partition": p}
              for p in ("1/8", "1/16") for method in ("gps", "cps", "supervised")},
-    "update": {"merged": {"update": "merged", "partition": "1/8"}},
+    "update": {"two_step": {"update": "two_step", "partition": "1/8"},
+               "merged": {"update": "merged", "partition": "1/8"}},
     "table4": {"gps{:d}-cps{:d}-fps{:d}".format(*row): {"use_gps": row[0], "use_cps": row[1], "use_fps": row[2],
                                                          "cutmix": False, "partition": "1/8"} for row in _TABLE4},
-    "rampup": {"fixed": {"rampup": "fixed", "partition": "1/8"},
+    "rampup": {"adaptive": {"rampup": "adaptive", "partition": "1/8"},
+               "fixed": {"rampup": "fixed", "partition": "1/8"},
                "none": {"rampup": "none", "partition": "1/8"},
                "rampdown": {"rampdown_gps": True, "partition": "1/8"}},
 }
@@ -35,6 +37,14 @@ EXPERIMENTS: dict[str, dict[str, dict[str, Any]]] = {
 
 # The GPS run every variant is compared with (two-step update, adaptive ramp-up, CutMix): main/gps-1_8.
 REFERENCE = ("main", "gps-1_8")
+# Variants that are the very same training as the reference: recorded once, read under both names.
+SAME_AS = {("update", "two_step"): REFERENCE, ("rampup", "adaptive"): REFERENCE}
+
+
+def result_path(experiment: str, name: str, results_dir: Path = RESULTS_DIR) -> Path:
+    """Where a recorded run's history lives (a variant identical to the reference reads the reference's)."""
+    experiment, name = SAME_AS.get((experiment, name), (experiment, name))
+    return Path(results_dir) / experiment / f"{name}.json"
 
 
 def parameters(experiment: str, name: str, **budget: Any) -> dict[str, Any]:
@@ -61,19 +71,19 @@ def record(experiment: str, name: str, results_dir: Path = RESULTS_DIR, **budget
     """Train one run (resuming runs/recorded/<experiment>/<name> if it was interrupted) and store its history
     as <results_dir>/<experiment>/<name>.json with the papermill command that re-runs it."""
     from .train import train
+    experiment, name = SAME_AS.get((experiment, name), (experiment, name))
     params = parameters(experiment, name, **budget)
     dataset, partition = params.pop("dataset"), params.pop("partition", "1/8")
     work = RUNS_DIR / "recorded" / experiment / name
     history = train(make_config(dataset, partition, out_dir=str(work), **params), resume=True, progress=False)
     history.meta["command"] = papermill_command({"dataset": dataset, "partition": partition, **params})
-    return history.save(Path(results_dir) / experiment / f"{name}.json")
+    return history.save(result_path(experiment, name, results_dir))
 
 
 def load_results(experiment: str, results_dir: Path = RESULTS_DIR) -> dict[str, History]:
     """Every recorded run of an experiment that exists on disk, by name (missing runs are simply absent)."""
-    folder = Path(results_dir) / experiment
-    return {name: History.load(folder / f"{name}.json") for name in EXPERIMENTS[experiment]
-            if (folder / f"{name}.json").is_file()}
+    paths = {name: result_path(experiment, name, results_dir) for name in EXPERIMENTS[experiment]}
+    return {name: History.load(path) for name, path in paths.items() if path.is_file()}
 
 
 def main() -> None:
