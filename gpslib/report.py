@@ -334,6 +334,8 @@ def verdict(values: dict[str, float], claim: str, margin: float = 0.0) -> str:
         missing = [k for k in values if k not in known]
         return f"{claim}: cannot be checked yet, no recorded run for {', '.join(missing)}" + \
             (f" (have {shown})." if shown else ".")
+    if max(known.values()) - min(known.values()) < 0.05:   # equal scores (e.g. all background-only) prove nothing
+        return f"{claim}: not separated by these runs ({shown}: a tie)."
     names = list(known)
     broken = [(a, b) for a, b in zip(names, names[1:]) if known[a] < known[b] - margin]
     if not broken:
@@ -391,7 +393,8 @@ def flow_verdict(histories: dict[str, History], epoch: float = 1.0) -> str:
             continue
         g, c = miou_at(gps, epoch), miou_at(cps, epoch)
         s = f", SupOnly {miou_at(sup, epoch):.2f}" if sup is not None else ""
-        word = "confirms" if g > c else "refutes"
+        word = ("does not separate GPS from CPS (a tie), so it neither confirms nor refutes" if abs(g - c) < 0.05
+                else "confirms" if g > c else "refutes")
         lines.append(f"{partition}: after epoch {epoch:g}, S1 mIoU GPS {g:.2f} vs CPS {c:.2f}{s} "
                      f"(GPS {g - c:+.2f} points) — {word} the expectation; at the end GPS {student_miou(gps):.2f} "
                      f"vs CPS {student_miou(cps):.2f}.")

@@ -111,6 +111,9 @@ def test_verdict_follows_the_numbers():
     assert report.verdict({"GPS": 49.9, "CPS": 50.0}, "x", margin=0.5).startswith("x: confirmed")
     assert report.verdict({"GPS": 49.9, "CPS": 50.0}, "x").startswith("x: not confirmed")
     assert "cannot be checked" in report.verdict({"GPS": 60.0, "CPS": math.nan}, "x")
+    # equal scores (every network at the background-only level) are a tie, not a confirmation
+    tie = report.verdict({"GPS": 8.31, "CPS": 8.31, "SupOnly": 8.31}, "x")
+    assert tie.startswith("x: not separated") and "confirmed" not in tie
 
 
 def test_flow_verdict_reads_the_first_epoch():
