@@ -142,7 +142,9 @@ def test_table4_places_runs_next_to_the_paper():
 def test_update_and_rampup_texts():
     runs = {"two_step": make_history(final=0.6), "merged": make_history(final=0.5, fps_level=3.0)}
     text = report.update_text(runs)
-    assert "is lower" in text and "confirmed" in text
+    assert "is lower, as in Fig. 6b" in text and "confirmed" in text
+    close = {"two_step": make_history(final=0.6), "merged": make_history(final=0.6)}   # same L_fps level
+    assert "indistinguishable" in report.update_text(close)
     assert "not recorded" in report.update_text({"two_step": runs["two_step"]})
     text = report.rampup_text({"adaptive": make_history(final=0.6), "none": make_history(final=0.7, rampup="none")})
     assert "adaptive >= none: not confirmed" in text and "adaptive >= fixed: cannot be checked" in text
