@@ -435,7 +435,8 @@ def table4_text(table: pd.DataFrame) -> str:
             lines.append(f"- {what}: paper {paper:+.2f} points (VOC); ours not recorded yet.")
             continue
         ours = ours_b - ours_w
-        agree = "same sign as the paper" if (ours > 0) == (paper > 0) else "opposite sign to the paper"
+        agree = ("a tie: these runs do not separate the rows" if abs(ours) < 0.05 else
+                 "same sign as the paper" if (ours > 0) == (paper > 0) else "opposite sign to the paper")
         lines.append(f"- {what}: paper {paper:+.2f} points (VOC), ours {ours:+.2f} points — {agree}.")
     extra = table[table["paper VOC"].isna() & table["ours S1 (%)"].notna()]
     for name in extra.index:

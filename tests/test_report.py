@@ -137,6 +137,8 @@ def test_table4_places_runs_next_to_the_paper():
     text = report.table4_text(table)
     assert "adding L_fps to L_gps + L_cps: paper +1.23 points (VOC), ours +5.00 points — same sign" in text
     assert "not recorded yet" in text
+    tied = report.table4({"gps1-cps1-fps1": make_history(final=0.3), "gps1-cps1-fps0": make_history(final=0.3)})
+    assert "ours +0.00 points — a tie" in report.table4_text(tied)
 
 
 def test_update_and_rampup_texts():
