@@ -463,6 +463,16 @@ def fps_flow(runs: dict[str, History], epochs: float = 1.0) -> pd.DataFrame:
     return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=["run", "iteration", "L_fps"])
 
 
+def _final_miou_bars(runs: dict[str, History], ax) -> None:
+    """Final mIoU of S1 and T per run, as grouped bars (the right panel of the ablation figures)."""
+    import seaborn as sns
+    finals = pd.DataFrame([{"run": n, "network": ROLE_LABELS[r], "mIoU (%)": 100 * h.final[f"miou_{r}"]}
+                           for n, h in runs.items() for r in ("student1", "teacher") if f"miou_{r}" in h.final])
+    if not finals.empty:
+        sns.barplot(data=finals, x="run", y="mIoU (%)", hue="network", ax=ax)
+        ax.set(title="final mIoU")
+
+
 def plot_fps_flow(runs: dict[str, History], epochs: float = 1.0, smooth: int = 5):
     """Fig. 6b: L_fps per iteration (running mean) for two-step vs merged updates, and their final mIoU."""
     import seaborn as sns
@@ -474,11 +484,7 @@ def plot_fps_flow(runs: dict[str, History], epochs: float = 1.0, smooth: int = 5
         frame["L_fps (running mean)"] = frame.groupby("run")["L_fps"].transform(lambda v: _smooth(v, smooth))
         sns.lineplot(data=frame, x="iteration", y="L_fps (running mean)", hue="run", ax=ax)
         ax.set(title=f"$L_{{fps}}$ over the first {epochs:g} epoch(s), {smooth}-it running mean")
-    finals = pd.DataFrame([{"run": n, "network": ROLE_LABELS[r], "mIoU (%)": 100 * h.final[f"miou_{r}"]}
-                           for n, h in runs.items() for r in ("student1", "teacher") if f"miou_{r}" in h.final])
-    if not finals.empty:
-        sns.barplot(data=finals, x="run", y="mIoU (%)", hue="network", ax=bar)
-        bar.set(title="final mIoU")
+    _final_miou_bars(runs, bar)
     fig.suptitle(f"Two-step vs merged update — {describe_runs(runs)}", fontsize=9)
     fig.tight_layout()
     plt.close(fig)
@@ -507,7 +513,6 @@ def update_text(runs: dict[str, History], epochs: float = 1.0) -> str:
 
 def plot_rampup_variants(runs: dict[str, History]):
     """w(e) (and the alpha scale of the ramp-down) per iteration for each ramp-up variant, and final mIoU."""
-    import seaborn as sns
     fig, (ax, bar) = plt.subplots(1, 2, figsize=(10, 3.8), width_ratios=[2, 1])
     for name, h in runs.items():
         it = h.frame("iterations")
@@ -519,11 +524,7 @@ def plot_rampup_variants(runs: dict[str, History]):
     ax.set(xlabel="iteration after phase a", ylabel="weight", ylim=(-0.02, 1.05), title="weights used")
     if runs:
         ax.legend(fontsize=7)
-    finals = pd.DataFrame([{"run": n, "network": ROLE_LABELS[r], "mIoU (%)": 100 * h.final[f"miou_{r}"]}
-                           for n, h in runs.items() for r in ("student1", "teacher") if f"miou_{r}" in h.final])
-    if not finals.empty:
-        sns.barplot(data=finals, x="run", y="mIoU (%)", hue="network", ax=bar)
-        bar.set(title="final mIoU")
+    _final_miou_bars(runs, bar)
     fig.suptitle(f"Ramp-up variants — {describe_runs(runs)}", fontsize=9)
     fig.tight_layout()
     plt.close(fig)
