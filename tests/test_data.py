@@ -239,10 +239,16 @@ def test_labels_out_of_range(voc_aug, tmp_path):
         bundle.labeled[0]
 
 
-def test_rgb_mask_rejected(voc_aug, tmp_path):
-    Image.new("RGB", (32, 24)).save(voc_aug / "SegmentationClassAug" / f"{VOC_TRAIN[0]}.png")
+def test_rgb_mask_in_voc_colours_is_converted_and_other_colours_rejected(voc_aug, tmp_path):
+    index = np.zeros((24, 32), dtype=np.uint8)
+    index[2:10, 3:12], index[12:20, 5:9], index[0, :] = 15, 7, 255
+    Image.fromarray(PALETTE[index]).save(voc_aug / "SegmentationClassAug" / f"{VOC_TRAIN[0]}.png")
     bundle = _bundle("pascal", voc_aug, tmp_path)
-    with pytest.raises(GpslibError, match=f"{VOC_TRAIN[0]}.png"):
+    assert np.array_equal(bundle.labeled.load(0)[1], index)
+    rgb = PALETTE[index].copy()
+    rgb[5, 5] = (1, 2, 3)
+    Image.fromarray(rgb).save(voc_aug / "SegmentationClassAug" / f"{VOC_TRAIN[0]}.png")
+    with pytest.raises(GpslibError, match=rf"{VOC_TRAIN[0]}.png.*\(1, 2, 3\).*index PNGs"):
         bundle.labeled[0]
 
 

@@ -24,15 +24,16 @@ IGNORE = 255
 class Sample:
     id: str
     image: Path
-    mask: Path
-    lut: np.ndarray | None = None   # 256-entry table from stored values to train ids (Cityscapes labelIds)
+    mask: Path | None                  # None: an unlabeled image without a mask (every pixel reads as ignore)
+    lut: np.ndarray | None = None      # 256-entry table from stored values to train ids (Cityscapes labelIds)
+    palette: np.ndarray | None = None  # Kx3 colours of classes 0..K-1: RGB masks drawn in them are converted
 
 
 def check_files(samples: list[Sample], where: str) -> None:
     """Raise on the first image or mask file that does not exist, naming it and the list it came from."""
     for sample in samples:
         for kind, path in (("image", sample.image), ("mask", sample.mask)):
-            if not os.path.isfile(path):
+            if path is not None and not os.path.isfile(path):
                 raise GpslibError(
                     f"The {kind} file {path} for id {sample.id!r} (listed in {where}) does not exist; "
                     f"put it there or remove the id from the list.")
@@ -46,10 +47,30 @@ def read_image(path: Path) -> np.ndarray:
         raise GpslibError(f"Image file {path} cannot be read ({err}); replace it with an intact copy.") from None
 
 
-def read_mask(path: Path, lut: np.ndarray | None = None) -> np.ndarray:
-    """Index values of a label PNG ('L' or palette 'P': the indices, never the colours)."""
+def colours_to_index(rgb: np.ndarray, palette: np.ndarray, path: Path) -> np.ndarray:
+    """An HxWx3 mask drawn in `palette` colours -> HxW class ids (palette row i is class i; row 255 is ignore)."""
+    codes = (rgb[..., 0].astype(np.int64) << 16) | (rgb[..., 1].astype(np.int64) << 8) | rgb[..., 2]
+    table = (palette[:, 0].astype(np.int64) << 16) | (palette[:, 1].astype(np.int64) << 8) | palette[:, 2]
+    order = np.argsort(table, kind="stable")
+    position = np.clip(np.searchsorted(table[order], codes), 0, len(table) - 1)
+    found = table[order][position] == codes
+    if not found.all():
+        unknown = {tuple(int(c) for c in colour) for colour in rgb[~found][:1000]}
+        raise GpslibError(
+            f"Mask file {path} is an RGB image with colour(s) {sorted(unknown)[:3]} that are not class colours; "
+            f"save masks as index PNGs (mode L or P) holding class ids, or declare the palette they are drawn in.")
+    return order[position].astype(np.uint8)
+
+
+def read_mask(path: Path, lut: np.ndarray | None = None, palette: np.ndarray | None = None) -> np.ndarray:
+    """Index values of a label PNG ('L' or palette 'P': the indices, never the colours).
+
+    An RGB mask is converted through `palette` when every colour is a class colour, and rejected otherwise.
+    """
     try:
         with Image.open(path) as img:
+            if img.mode in ("RGB", "RGBA") and palette is not None:
+                return colours_to_index(np.array(img.convert("RGB")), np.asarray(palette), path)
             if img.mode not in ("L", "P", "I", "I;16"):
                 raise GpslibError(
                     f"Mask file {path} is a {img.mode} image; masks must be single-channel index PNGs "
@@ -86,7 +107,9 @@ class SegmentationDataset(Dataset):
         """The raw, checked (HxWx3 uint8 image, HxW uint8 mask) pair, before any transform."""
         sample = self.samples[index]
         image = read_image(sample.image)
-        mask = read_mask(sample.mask, sample.lut)
+        if sample.mask is None:
+            return image, np.full(image.shape[:2], IGNORE, dtype=np.uint8)
+        mask = read_mask(sample.mask, sample.lut, sample.palette)
         if mask.shape != image.shape[:2]:
             raise GpslibError(
                 f"Mask file {sample.mask} is {mask.shape[1]}x{mask.shape[0]} but its image {sample.image} is "

@@ -2,7 +2,8 @@
 
     <root>/JPEGImages/<id>.jpg
     <root>/SegmentationClassAug/<id>.png   index PNGs (SBD converted), or
-    <root>/SegmentationClass/<id>.png      VOC's palette PNGs (the indices are read, not the colours)
+    <root>/SegmentationClass/<id>.png      VOC's palette PNGs (the indices are read, not the colours;
+                                           a mask saved as RGB in VOC's colours is converted back to indices)
     <root>/ImageSets/Segmentation/val.txt  (and train.txt / train_aug.txt)
 """
 from __future__ import annotations
@@ -11,6 +12,7 @@ from pathlib import Path
 
 from ..errors import GpslibError
 from .dataset import Sample, SegmentationDataset
+from .palette import PALETTE
 
 MASK_DIRS = ("SegmentationClassAug", "SegmentationClass")
 LAYOUT = ("JPEGImages/<id>.jpg, SegmentationClassAug/<id>.png (or SegmentationClass/<id>.png) "
@@ -44,7 +46,7 @@ def samples(root: Path, ids: list[str]) -> list[Sample]:
         mask = root / MASK_DIRS[0] / f"{id_}.png"
         if not mask.is_file():
             mask = root / MASK_DIRS[1] / f"{id_}.png"
-        found.append(Sample(id_, root / "JPEGImages" / f"{id_}.jpg", mask))
+        found.append(Sample(id_, root / "JPEGImages" / f"{id_}.jpg", mask, palette=PALETTE))
     return found
 
 
