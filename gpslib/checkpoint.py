@@ -10,15 +10,23 @@ from .errors import GpslibError
 
 
 def save_checkpoint(state: dict, path: str | Path) -> Path:
-    """Write to a temporary file in the same folder, fsync, then rename over the old checkpoint."""
+    """Write to a temporary file in the same folder, fsync, then rename over the old checkpoint.
+
+    A failed write (disk full, killed process) leaves the previous checkpoint untouched; the partial
+    temporary file is removed when the failure is an exception.
+    """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(path.name + ".tmp")
-    with open(tmp, "wb") as handle:
-        torch.save(state, handle)
-        handle.flush()
-        os.fsync(handle.fileno())
-    os.replace(tmp, path)
+    try:
+        with open(tmp, "wb") as handle:
+            torch.save(state, handle)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
     return path
 
 

@@ -1,6 +1,7 @@
 """`gpslib train|eval|predict|splits|data|cost|bench` (also `python -m gpslib`).
 
-User mistakes (GpslibError) print one sentence and exit 2; they never show a traceback.
+User mistakes (GpslibError) print one sentence and exit 2; they never show a traceback. Ctrl-C during
+training saves a checkpoint, prints how to resume and exits 130.
 """
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ import sys
 from pathlib import Path
 
 from .config import DATASETS, coerce, field_names, make_config
-from .errors import GpslibError
+from .errors import GpslibError, TrainingInterrupted
 
 
 def _add_config_options(parser: argparse.ArgumentParser) -> None:
@@ -161,6 +162,9 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return args.func(args)
+    except TrainingInterrupted as err:
+        print(f"gpslib {args.command}: {err}", file=sys.stderr)
+        return 130   # the shell's code for Ctrl-C
     except GpslibError as err:
         print(f"gpslib {args.command}: error: {err}", file=sys.stderr)
         return 2

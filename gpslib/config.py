@@ -37,6 +37,7 @@ class Config:
     crop_size: int = 64
     scales: tuple[float, ...] = (0.5, 0.75, 1.0, 1.5, 1.75, 2.0)
     num_workers: int = 0
+    on_corrupt: str = "stop"              # an undecodable training image/mask: "stop" the run, or "skip" it (logged)
 
     # --- networks ---
     backbone: str = "resnet18"
@@ -165,6 +166,7 @@ def validate(cfg: Config) -> None:
     choice("update", UPDATES)
     choice("eval_mode", ("whole", "sliding"))
     choice("pseudo_label_mode", ("eval", "train"))
+    choice("on_corrupt", ("stop", "skip"))
     parse_partition(cfg.partition)
     for name in ("epochs", "batch_labeled", "batch_unlabeled", "crop_size", "num_classes"):
         if int(getattr(cfg, name)) < 1:

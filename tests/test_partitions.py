@@ -67,8 +67,11 @@ def test_seeded_split_on_digits(tiny_digits):
     assert "seed=3" in a.source
 
 
-def test_non_paper_fraction_uses_tree_list(voc_aug):
-    part = resolve_partition("pascal", voc_aug, "0.3", seed=1)  # 0.25 would be the shipped 1/4 list
+@pytest.mark.parametrize("dataset", ["pascal", "cityscapes"])
+def test_non_paper_fraction_is_refused_where_the_paper_has_published_lists(voc_aug, dataset):
+    with pytest.raises(GpslibError, match=r"'1/3' has no published .* 1/16, 1/8, 1/4, 1/2 .* labeled_file"):
+        resolve_partition(dataset, voc_aug, "1/3", seed=1)
+    part = resolve_partition("digits", voc_aug, "0.3", seed=1)  # digits (no published lists): a seeded split
     assert len(part.labeled) == 2 and len(part.unlabeled) == 6  # round(0.3 * 8)
     assert set(part.labeled + part.unlabeled) == set(VOC_TRAIN)
 

@@ -12,6 +12,7 @@ import numpy as np
 
 from .. import paths
 from ..errors import GpslibError
+from . import layout
 from .dataset import Sample, SegmentationDataset
 from .pascal import read_ids
 
@@ -27,10 +28,7 @@ for _id, _train_id in ID_TO_TRAINID.items():
 
 
 def check_root(root: Path) -> None:
-    if not Path(root).is_dir():
-        raise GpslibError(
-            f"The Cityscapes data root {root} does not exist; it should hold {LAYOUT} (see data/README.md), "
-            f"or set data_root to where it is.")
+    layout.check_root(root, "cityscapes", LAYOUT)
 
 
 def city(id_: str) -> str:

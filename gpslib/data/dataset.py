@@ -3,10 +3,13 @@
 The layouts (VOC, Cityscapes, digits) only differ in where the files are, so pascal.py and cityscapes.py
 build the file lists and this class loads, checks and transforms. Existence of every file is checked when
 the dataset is built (cheap); corruption, size mismatch and label range are checked when an item is read.
+A file that cannot be decoded stops the run by default; with `skip_corrupt(dataset, log)` the training sets
+instead warn, note the file in a log the trainer counts into the history, and serve the next readable item.
 """
 from __future__ import annotations
 
 import os
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -15,7 +18,7 @@ import torch
 from PIL import Image
 from torch.utils.data import Dataset
 
-from ..errors import GpslibError
+from ..errors import CorruptFileError, GpslibError
 
 IGNORE = 255
 
@@ -44,7 +47,8 @@ def read_image(path: Path) -> np.ndarray:
         with Image.open(path) as img:
             return np.array(img.convert("RGB"))
     except (OSError, ValueError, SyntaxError) as err:
-        raise GpslibError(f"Image file {path} cannot be read ({err}); replace it with an intact copy.") from None
+        raise CorruptFileError(f"Image file {path} cannot be read ({err}); replace it with an intact copy "
+                               f"(or set on_corrupt=skip to train without it).") from None
 
 
 def colours_to_index(rgb: np.ndarray, palette: np.ndarray, path: Path) -> np.ndarray:
@@ -77,7 +81,8 @@ def read_mask(path: Path, lut: np.ndarray | None = None, palette: np.ndarray | N
                     f"(mode L or P) holding class ids, see data/README.md.")
             mask = np.array(img)
     except (OSError, ValueError, SyntaxError) as err:
-        raise GpslibError(f"Mask file {path} cannot be read ({err}); replace it with an intact copy.") from None
+        raise CorruptFileError(f"Mask file {path} cannot be read ({err}); replace it with an intact copy "
+                               f"(or set on_corrupt=skip to train without it).") from None
     if lut is not None:
         mask = lut[np.clip(mask, 0, 255).astype(np.int64)]
     return mask
@@ -95,6 +100,7 @@ class SegmentationDataset(Dataset):
         self.samples = list(samples)
         self.transform = transform
         self.num_classes = int(num_classes)
+        self.skip_log: Path | None = None   # set by skip_corrupt(): undecodable items are skipped and logged here
 
     @property
     def ids(self) -> list[str]:
@@ -122,12 +128,42 @@ class SegmentationDataset(Dataset):
                 f"check num_classes or convert the mask to train ids.")
         return image, mask.astype(np.uint8)
 
+    def load_or_skip(self, index: int) -> tuple[np.ndarray, np.ndarray]:
+        """load(index), or in skip mode the first readable item after it (each skipped file logged once)."""
+        for offset in range(len(self)):
+            try:
+                return self.load((index + offset) % len(self))
+            except CorruptFileError as err:
+                if self.skip_log is None:
+                    raise
+                _log_skip(self.skip_log, str(err))
+        raise GpslibError(f"Every file of this dataset ({len(self)} items) is unreadable; check the data root.")
+
     def __getitem__(self, key):
         if isinstance(key, tuple):
             index, seed = key
-            image, mask = self.load(int(index))
+            image, mask = self.load_or_skip(int(index))
             with torch.random.fork_rng(devices=[]):
                 torch.manual_seed(int(seed))
                 return self.transform(image, mask)
-        image, mask = self.load(int(key))
+        image, mask = self.load_or_skip(int(key))
         return self.transform(image, mask)
+
+
+def skip_corrupt(dataset: SegmentationDataset, log: Path) -> None:
+    """Let `dataset` skip undecodable files, recording them in `log` (shared by DataLoader worker processes)."""
+    dataset.skip_log = Path(log)
+
+
+def _log_skip(log: Path, message: str) -> None:
+    seen = set(log.read_text().splitlines()) if log.is_file() else set()
+    if message not in seen:
+        warnings.warn(f"Skipped: {message}", stacklevel=3)
+        log.parent.mkdir(parents=True, exist_ok=True)
+        with open(log, "a") as handle:   # one short line per append: whole lines even from several workers
+            handle.write(message + "\n")
+
+
+def skipped_files(log: Path) -> list[str]:
+    """The distinct skip messages recorded in `log` (empty when nothing was skipped)."""
+    return sorted(set(Path(log).read_text().splitlines())) if Path(log).is_file() else []

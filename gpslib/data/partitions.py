@@ -1,9 +1,10 @@
 """Which training ids are labeled and which are unlabeled, and where that decision came from.
 
-Three sources, in order: the user's own two list files; for VOC/Cityscapes at a paper fraction
-(1/16, 1/8, 1/4, 1/2) the CPS lists shipped in data/splits; otherwise a split of the dataset's
-training ids seeded by `seed` (labeled count = round(fraction * n)). GPS-dagger then adds the
-labeled ids to the unlabeled set (their labels are never used there).
+Three sources, in order: the user's own two list files; for VOC/Cityscapes the CPS lists shipped in
+data/splits, which exist for the paper's fractions (1/16, 1/8, 1/4, 1/2) only, so any other fraction there is
+refused rather than silently replaced by a split no paper used; for the embedded digits, a split of the
+training ids seeded by `seed` (labeled count = round(fraction * n)). GPS-dagger then adds the labeled ids
+to the unlabeled set (their labels are never used there); without it the two lists must not overlap.
 """
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .. import paths
-from ..config import parse_partition, partition_slug
+from ..config import PAPER_PARTITIONS, parse_partition, partition_slug
 from ..errors import GpslibError
 from . import cityscapes, pascal
 
@@ -65,6 +66,25 @@ def _check_user_ids(dataset: str, root: Path, ids: list[str], path: Path) -> Non
             f"fix the list or the data root.")
 
 
+def _read_list(path: str | Path) -> list[str]:
+    ids = pascal.read_ids(Path(path))
+    if not ids:
+        raise GpslibError(f"The id list {path} is empty; write one image id per line there.")
+    return ids
+
+
+def _check_disjoint(labeled: list[str], unlabeled: list[str], where: str, dagger: bool) -> None:
+    """A labeled image in the unlabeled list is GPS-dagger; without dagger=True it is a mistake in the lists."""
+    if dagger:
+        return
+    both = sorted(set(labeled) & set(unlabeled))
+    if both:
+        more = f" and {len(both) - 1} more" if len(both) > 1 else ""
+        raise GpslibError(
+            f"The lists {where} both name {both[0]!r}{more}; remove the labeled ids from the unlabeled list, "
+            f"or set dagger=true to train GPS-dagger on purpose.")
+
+
 def resolve_partition(dataset: str, root: str | Path | None, partition: str, seed: int = 0,
                       labeled_file: str | Path | None = None, unlabeled_file: str | Path | None = None,
                       dagger: bool = False) -> Partition:
@@ -73,14 +93,19 @@ def resolve_partition(dataset: str, root: str | Path | None, partition: str, see
     if labeled_file is not None or unlabeled_file is not None:
         if labeled_file is None or unlabeled_file is None:
             raise GpslibError("Pass labeled_file and unlabeled_file together (one id per line each), or neither.")
-        labeled, unlabeled = pascal.read_ids(Path(labeled_file)), pascal.read_ids(Path(unlabeled_file))
+        labeled, unlabeled = _read_list(labeled_file), _read_list(unlabeled_file)
         _check_user_ids(dataset, root, labeled, Path(labeled_file))
         _check_user_ids(dataset, root, unlabeled, Path(unlabeled_file))
+        _check_disjoint(labeled, unlabeled, f"{labeled_file} and {unlabeled_file}", dagger)
         source = f"user lists {labeled_file} and {unlabeled_file}"
     elif (folder := shipped_dir(dataset, partition)) is not None:
-        labeled = pascal.read_ids(folder / "labeled.txt")
-        unlabeled = pascal.read_ids(folder / "unlabeled.txt")
+        labeled = _read_list(folder / "labeled.txt")
+        unlabeled = _read_list(folder / "unlabeled.txt")
         source = f"the CPS {fraction} partition shipped in {folder}"
+    elif dataset in SHIPPED:
+        raise GpslibError(
+            f"Partition {partition!r} has no published {dataset} split; use one of {', '.join(PAPER_PARTITIONS)} "
+            f"(the CPS lists the paper trains on), or pass your own lists as labeled_file and unlabeled_file.")
     else:
         ids = sorted(train_ids(dataset, root))
         count = min(len(ids), max(1, round(fraction * len(ids))))
@@ -89,7 +114,8 @@ def resolve_partition(dataset: str, root: str | Path | None, partition: str, see
         unlabeled = [i for i in ids if i not in chosen]
         source = f"a split of the {len(ids)} training ids seeded with seed={seed} ({fraction} labeled)"
     if dagger:
-        unlabeled = unlabeled + labeled
+        present = set(unlabeled)
+        unlabeled = unlabeled + [i for i in labeled if i not in present]
         source += ", with the labeled ids added to the unlabeled set (GPS-dagger)"
     return Partition(labeled, unlabeled, source)
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from ..errors import GpslibError
+from . import layout
 from .dataset import Sample, SegmentationDataset
 from .palette import PALETTE
 
@@ -19,11 +20,8 @@ LAYOUT = ("JPEGImages/<id>.jpg, SegmentationClassAug/<id>.png (or SegmentationCl
           "and ImageSets/Segmentation/val.txt")
 
 
-def check_root(root: Path, name: str = "Pascal VOC") -> None:
-    if not Path(root).is_dir():
-        raise GpslibError(
-            f"The {name} data root {root} does not exist; it should hold {LAYOUT} (see data/README.md), "
-            f"or set data_root to where it is.")
+def check_root(root: Path) -> None:
+    layout.check_root(root, "pascal", LAYOUT)
 
 
 def read_ids(path: Path) -> list[str]:

@@ -7,9 +7,11 @@ optimisers, ramp-up state, RNG states, the iteration that fixes the data positio
 from __future__ import annotations
 
 import math
+import signal
+import threading
 import time
 from collections.abc import Callable
-from contextlib import nullcontext
+from contextlib import contextmanager, nullcontext
 from pathlib import Path
 
 import torch
@@ -20,7 +22,8 @@ from ..checkpoint import load_checkpoint, save_checkpoint
 from ..config import Config
 from ..data import build_datasets
 from ..data.cutmix import box_masks
-from ..errors import GpslibError
+from ..data.dataset import skip_corrupt, skipped_files
+from ..errors import GpslibError, TrainingInterrupted
 from ..evaluate import ConfusionMatrix, evaluate
 from ..history import History, environment
 from ..models import ROLES, build_networks
@@ -52,6 +55,10 @@ class Trainer:
         self.out_dir = out_dir_of(cfg)
         torch.manual_seed(cfg.seed)
         self.data = build_datasets(cfg)
+        self.skip_log = self.out_dir / "skipped_files.txt"
+        if cfg.on_corrupt == "skip":   # training sets only: a skipped val image would change what mIoU measures
+            for dataset in (self.data.labeled, self.data.unlabeled):
+                skip_corrupt(dataset, self.skip_log)
         n_unlabeled = len(self.data.unlabeled)
         if n_unlabeled < cfg.batch_unlabeled and cfg.method != "supervised":
             raise GpslibError(f"The unlabeled set has {n_unlabeled} images, fewer than batch_unlabeled="
@@ -86,6 +93,7 @@ class Trainer:
         self._pending: list[tuple[int, dict]] = []
         self._t0 = time.perf_counter()
         self._writer = None
+        self._interrupted = False      # set by Ctrl-C; the loops save and stop at the next iteration boundary
 
     # ------------------------------------------------------------------ state
     def state_dict(self) -> dict:
@@ -123,6 +131,7 @@ class Trainer:
         self._t0 = now
 
     def checkpoint(self) -> None:
+        self.history.meta["skipped_files"] = skipped_files(self.skip_log)
         if self.rt.is_main:
             save_checkpoint(self.state_dict(), self.out_dir / "last.pt")
             self.history.save(self.out_dir / "history.json")
@@ -133,7 +142,7 @@ class Trainer:
         if not path.exists():
             return False
         state = load_checkpoint(path)
-        where = ("out_dir", "device", "num_workers", "tensorboard")    # may change between sessions
+        where = ("out_dir", "device", "num_workers", "tensorboard", "on_corrupt")  # may change between sessions
         saved = {k: v for k, v in state["config"].items() if k not in where}
         now = {k: v for k, v in self.cfg.to_dict().items() if k not in where}
         plain = lambda v: list(v) if isinstance(v, (tuple, list)) else v      # noqa: E731 - tuples load as tuples or lists
@@ -184,8 +193,10 @@ class Trainer:
                 self._pending.clear()
                 last = self.out_dir / "last.pt"
                 kept = f"the last good checkpoint is {last}" if last.exists() else "no checkpoint was written yet"
-                raise GpslibError(f"Loss {', '.join(bad)} became non-finite at {row['_table']} iteration "
-                                  f"{iteration}; the run stopped and {kept}. Lower lr or check the data.")
+                terms = ", ".join(f"{k}={out[k]:.4g}" for k in ks)
+                phase = "phase a" if row["_table"] == "teacher" else "main"
+                raise GpslibError(f"Loss {', '.join(bad)} became non-finite at {phase} iteration "
+                                  f"{iteration} ({terms}); the run stopped and {kept}. Lower lr or check the data.")
             getattr(self.history, row["_table"]).append({"iteration": iteration, **out})
             if self._writer is not None:
                 for k in ks:
@@ -274,6 +285,7 @@ class Trainer:
             if self.teacher_iteration % self.checkpoint_every == 0 or self.teacher_iteration == self.teacher_iters:
                 self._flush()
                 self.checkpoint()
+            self._stop_if_interrupted("phase a", self.teacher_iteration)
         bar.close()
 
     def run_main_phase(self) -> None:
@@ -333,7 +345,37 @@ class Trainer:
                 self.checkpoint()
             if self.on_iteration is not None:
                 self.on_iteration(self.iteration, self)
+            self._stop_if_interrupted(cfg.method, self.iteration)
         bar.close()
+
+    # ------------------------------------------------------------------ Ctrl-C
+    @contextmanager
+    def _catch_sigint(self):
+        """The first Ctrl-C asks the loops to checkpoint and stop at the next iteration boundary; a second one
+        interrupts at once. Single-process runs only: DDP ranks would see the signal at different iterations."""
+        if self.rt.distributed or threading.current_thread() is not threading.main_thread():
+            yield
+            return
+        def ask_to_stop(signum, frame):
+            if self._interrupted:
+                raise KeyboardInterrupt
+            self._interrupted = True
+        previous = signal.signal(signal.SIGINT, ask_to_stop)
+        try:
+            yield
+        finally:
+            signal.signal(signal.SIGINT, previous)
+
+    def _stop_if_interrupted(self, phase: str, iteration: int) -> None:
+        if not self._interrupted:
+            return
+        self._flush()
+        self.history.meta["rampup"] = self.rampup.state_dict() | {"sums": None}
+        self.checkpoint()
+        raise TrainingInterrupted(
+            f"Training interrupted after {phase} iteration {iteration}; saved {self.out_dir / 'last.pt'}. "
+            f"Resume with the same settings and --resume (gpslib train ... --out-dir {self.out_dir} --resume, "
+            f"or train(cfg, resume=True)).")
 
     def run(self, resume: bool = False) -> History:
         if self.rt.is_main:
@@ -347,12 +389,14 @@ class Trainer:
             from torch.utils.tensorboard import SummaryWriter
             self._writer = SummaryWriter(str(self.out_dir / "tensorboard"))
         try:
-            if self.cfg.method == "gps":
-                self.run_teacher_phase()
-            self.run_main_phase()
+            with self._catch_sigint():
+                if self.cfg.method == "gps":
+                    self.run_teacher_phase()
+                self.run_main_phase()
             self._flush()
             self._account_time()
             self.history.meta["rampup"] = self.rampup.state_dict() | {"sums": None}
+            self.history.meta["skipped_files"] = skipped_files(self.skip_log)
             if self.rt.is_main:
                 self.history.save(self.out_dir / "history.json")
         finally:
