@@ -574,3 +574,23 @@ def budget_table() -> pd.DataFrame:
                      "batch": "8+8", "epochs": row["epochs"], "iterations/epoch": row["iterations_per_epoch"],
                      "main-loop iterations": row["epochs"] * row["iterations_per_epoch"], "validation images": val})
     return pd.DataFrame(rows).set_index("setting")
+
+
+def probe_table(results_dir: str | Path) -> pd.DataFrame:
+    """The supervised probes in <results_dir>/probes: does S1 learn which digit it sees, and how fast?
+
+    Train CE is the mean of the last 100 iterations: about 0.25-0.5 means digits are found but their class is
+    guessed (background alone is ~90% of the pixels), far below that means the class is learned too.
+    """
+    rows = []
+    for path in sorted((Path(results_dir) / "probes").glob("*.json")):
+        h = History.load(path)
+        tail = [r["sup"] for r in h.iterations[-100:]]
+        digit_iou = h.final.get("iou_student1", [math.nan])[1:]
+        rows.append({"probe": path.stem, "lr": h.config.get("lr"), "scales": tuple(h.config.get("scales") or ()),
+                     "iterations": h.final.get("iteration"), "S1 mIoU (%)": round(student_miou(h), 2),
+                     "best digit IoU (%)": round(100 * max(digit_iou), 2),
+                     "train CE (last 100)": round(float(np.mean(tail)), 3) if tail else math.nan,
+                     "device": h.meta.get("device"), "wall (min)": round(h.meta.get("wall_time_s", math.nan) / 60, 1),
+                     "command": h.meta.get("command")})
+    return pd.DataFrame(rows)
