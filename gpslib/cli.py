@@ -68,6 +68,10 @@ def cmd_predict(args) -> int:
 
 
 def cmd_splits(args) -> int:
+    if args.dataset == "folder":   # the tree's own split, classes and pixel histogram
+        from .data.folder import summary as folder_summary
+        print(folder_summary(args.data_root, args.labeled_file, args.unlabeled_file, args.dagger))
+        return 0
     from .data.partitions import summary
     print(summary(args.dataset, args.data_root, args.partition, seed=args.seed, dagger=args.dagger,
                   labeled_file=args.labeled_file, unlabeled_file=args.unlabeled_file))
@@ -140,7 +144,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_data)
 
     p = sub.add_parser("cost", help="Table 1: unlabeled images per epoch and per run")
-    p.add_argument("--dataset", nargs="+", default=["pascal", "cityscapes"], choices=DATASETS)
+    p.add_argument("--dataset", nargs="+", default=["pascal", "cityscapes"],
+                   choices=[d for d in DATASETS if d != "folder"])
     p.add_argument("--dagger", action="store_true")
     p.set_defaults(func=cmd_cost)
 

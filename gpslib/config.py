@@ -1,8 +1,9 @@
 """Every setting of a run in one dataclass, and the paper's presets per dataset x partition.
 
 `make_config(dataset, partition, **overrides)` is the single entry point: it starts from the preset
-(section 4.1 of the paper for VOC/Cityscapes, a CPU-sized one for the embedded digits), applies a YAML
-file and keyword overrides, and validates the result so a bad value fails before any work starts.
+(section 4.1 of the paper for VOC/Cityscapes, a CPU-sized one for the embedded digits, one derived from
+the user's own tree for `folder`), applies a YAML file and keyword overrides, and validates the result so
+a bad value fails before any work starts.
 """
 from __future__ import annotations
 
@@ -16,7 +17,7 @@ import yaml
 
 from .errors import GpslibError
 
-DATASETS = ("digits", "pascal", "cityscapes")
+DATASETS = ("digits", "pascal", "cityscapes", "folder")
 METHODS = ("gps", "cps", "supervised")
 RAMPUPS = ("adaptive", "fixed", "none")
 LATCH_CHECKS = ("epoch", "iteration")
@@ -93,7 +94,9 @@ class Config:
 
     @property
     def run_name(self) -> str:
-        return f"{self.dataset}-{partition_slug(self.partition)}-{self.method}-seed{self.seed}"
+        split = Path(self.data_root).name if self.dataset == "folder" and self.data_root else partition_slug(
+            self.partition)
+        return f"{self.dataset}-{split}-{self.method}-seed{self.seed}"
 
 
 # ---------------------------------------------------------------- presets
@@ -118,6 +121,8 @@ _PRESETS: dict[str, dict[str, Any]] = {
 
 def preset(dataset: str, partition: str) -> dict[str, Any]:
     """The paper's settings for VOC/Cityscapes (section 4.1); a CPU-sized analogue for digits."""
+    if dataset == "folder":
+        raise GpslibError("The folder preset depends on the data; call make_config('folder', data_root=PATH).")
     if dataset not in DATASETS:
         raise GpslibError(f"Unknown dataset {dataset!r}; choose one of {', '.join(DATASETS)}.")
     values = dict(_PRESETS[dataset])
@@ -127,11 +132,58 @@ def preset(dataset: str, partition: str) -> dict[str, Any]:
     return values
 
 
+# A folder dataset's preset: the digits' CPU-sized network below FOLDER_LARGE_CROP, the paper's VOC one above.
+FOLDER_MAX_CROP = 512                 # the paper's VOC crop
+FOLDER_LARGE_CROP = 256
+FOLDER_ITERATIONS = (2_000, 40_000)   # main-loop budget: about the digits preset's, and VOC 1/8's (34 x 1,157)
+FOLDER_FIELDS = ("num_classes", "crop_size", "batch_labeled", "batch_unlabeled", "epochs", "teacher_epochs",
+                 "backbone", "decoder_channels", "lr", "alpha", "beta", "gamma", "num_workers", "eval_mode")
+
+
+def folder_preset(short_side: int, long_side: int, num_classes: int, n_labeled: int, n_unlabeled: int,
+                  crop_size: int | None = None, batch_unlabeled: int | None = None) -> dict[str, Any]:
+    """Settings for a user's tree from its median image sides, class count and split sizes.
+
+    Crop: the short side capped at 512, rounded down to a multiple of 16 (the network's output stride).
+    Batch: 8 + 8 as in the paper, fewer when a set is smaller. Epochs: a main-loop budget that grows with the
+    crop area from 2,000 iterations (64-128 px, like the digits preset) to 40,000 (512 px, like VOC 1/8),
+    divided by the iterations of one epoch; phase a is 1/8 of that, as VOC's 4 of 34 epochs.
+    A crop_size or batch_unlabeled the user sets is used for the epochs too.
+    """
+    crop = int(crop_size or max(16, min(short_side, FOLDER_MAX_CROP) // 16 * 16))
+    batch_u = int(batch_unlabeled or max(1, min(8, n_unlabeled)))
+    low, high = FOLDER_ITERATIONS
+    budget = min(high, max(low, high * (crop / FOLDER_MAX_CROP) ** 2))
+    epochs = int(min(1000, max(2, round(budget / max(1, n_unlabeled // batch_u)))))
+    large = crop >= FOLDER_LARGE_CROP
+    return dict(num_classes=int(num_classes), crop_size=crop, batch_labeled=max(1, min(8, n_labeled)),
+                batch_unlabeled=batch_u, epochs=epochs, teacher_epochs=float(max(1, round(epochs / 8))),
+                backbone="resnet50" if large else "resnet18", decoder_channels=256 if large else 128,
+                lr=0.01 if large else 0.05, alpha=0.5, beta=1.5, gamma=0.5, num_workers=4 if large else 0,
+                eval_mode="sliding" if long_side > 2 * FOLDER_MAX_CROP else "whole")
+
+
+def _folder_values(user: dict[str, Any]) -> dict[str, Any]:
+    """The preset of the tree at user['data_root']; the tree is not read when the user set every field."""
+    values: dict[str, Any] = {"partition": "1"}   # every mask of the tree is used; see data/folder.py
+    if all(name in user for name in FOLDER_FIELDS):
+        return values
+    from .data.folder import preset_inputs       # late: the data package imports this module
+    facts = preset_inputs(user.get("data_root"), user.get("labeled_file"), user.get("unlabeled_file"),
+                          bool(user.get("dagger", False)))
+    values.update(folder_preset(**facts, crop_size=user.get("crop_size"),
+                                batch_unlabeled=user.get("batch_unlabeled")))
+    return values
+
+
 def make_config(dataset: str = "digits", partition: str = "1/8", yaml_file: str | Path | None = None,
                 **overrides: Any) -> Config:
-    """Preset for (dataset, partition), then the YAML file, then keyword overrides; validated."""
+    """Preset for (dataset, partition), then the YAML file, then keyword overrides; validated.
+
+    For `folder` the preset comes from the tree at data_root and the partition is recorded as 1.
+    """
     values: dict[str, Any] = {"dataset": dataset, "partition": str(partition)}
-    values.update(preset(dataset, str(partition)))
+    user: dict[str, Any] = {}
     if yaml_file is not None:
         path = Path(yaml_file)
         if not path.is_file():
@@ -139,8 +191,12 @@ def make_config(dataset: str = "digits", partition: str = "1/8", yaml_file: str 
         loaded = yaml.safe_load(path.read_text()) or {}
         if not isinstance(loaded, dict):
             raise GpslibError(f"Config file {path} must hold a mapping of field: value.")
-        values.update(loaded)
-    values.update({k: v for k, v in overrides.items() if v is not None})
+        user.update(loaded)
+    user.update({k: v for k, v in overrides.items() if v is not None})
+    values.update(_folder_values(user) if dataset == "folder" else preset(dataset, str(partition)))
+    values.update(user)
+    if dataset == "folder":
+        values["partition"] = "1"
     known = {f.name for f in dataclasses.fields(Config)}
     unknown = sorted(set(values) - known)
     if unknown:
@@ -180,7 +236,7 @@ def validate(cfg: Config) -> None:
     lo, hi = cfg.cutmix_area
     if not 0 < lo <= hi < 1:
         raise GpslibError(f"cutmix_area must satisfy 0 < low <= high < 1, got {cfg.cutmix_area!r}.")
-    if (cfg.labeled_file is None) != (cfg.unlabeled_file is None):
+    if cfg.dataset != "folder" and (cfg.labeled_file is None) != (cfg.unlabeled_file is None):
         raise GpslibError("Pass labeled_file and unlabeled_file together (one id per line each), or neither.")
 
 

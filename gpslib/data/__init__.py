@@ -3,6 +3,7 @@
 The labeled and unlabeled sets share the training transform (random scale, crop, flip); the unlabeled
 set still returns its ground-truth mask, which the training loop may use only to score pseudo-labels,
 never as a training target. Validation images are only normalised and kept at full size.
+A `folder` dataset (the user's own tree, folder.py) brings its own split, classes and class names.
 """
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from dataclasses import dataclass
 from torch.utils.data import Dataset
 
 from ..config import Config
-from . import cityscapes, pascal
+from . import cityscapes, folder, pascal
 from .digits import ensure_digits, is_complete
 from .palette import class_names as _class_names
 from .partitions import Partition, default_root, resolve_partition
@@ -29,6 +30,10 @@ class DataBundle:
 
 
 def build_datasets(cfg: Config) -> DataBundle:
+    if cfg.dataset == "folder":
+        labeled, unlabeled, val, partition, names = folder.datasets(
+            cfg, train_transform(cfg.crop_size, cfg.scales), eval_transform())
+        return DataBundle(labeled, unlabeled, val, partition, cfg.num_classes, names)
     root = default_root(cfg.dataset, cfg.data_root)
     if cfg.dataset == "digits" and not is_complete(root):
         ensure_digits(root)  # one fixed dataset (seed 0) for every run seed; an existing one is used as is

@@ -62,11 +62,6 @@ def scan(root: Path, split: str) -> list[str] | None:
     return sorted(p.name[: -len("_leftImg8bit.png")] for p in folder.glob("*/*_leftImg8bit.png"))
 
 
-def train_ids(root: Path) -> list[str]:
-    ids = scan(root, "train")
-    return ids if ids is not None else read_ids(paths.SPLITS_DIR / "cityscapes" / "train.txt")
-
-
 def val_ids(root: Path) -> list[str]:
     ids = scan(root, "val")
     return ids if ids is not None else read_ids(paths.SPLITS_DIR / "cityscapes" / "val.txt")

@@ -40,13 +40,8 @@ def shipped_dir(dataset: str, partition: str) -> Path | None:
 
 
 def train_ids(dataset: str, root: Path) -> list[str]:
-    """All training ids a seeded split draws from."""
-    if dataset == "cityscapes":
-        return cityscapes.train_ids(root)
+    """All training ids a seeded split draws from (the tree's own train list; digits only)."""
     ids = pascal.train_ids(root) if root.is_dir() else None
-    if ids is None and dataset == "pascal":
-        half = paths.SPLITS_DIR / "pascal" / "1_2"
-        ids = pascal.read_ids(half / "labeled.txt") + pascal.read_ids(half / "unlabeled.txt")
     if ids is None:
         raise GpslibError(
             f"No training list {root / 'ImageSets/Segmentation/train.txt'} for dataset {dataset!r}; "

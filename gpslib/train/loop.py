@@ -234,7 +234,9 @@ class Trainer:
     def pseudo_label_quality(self) -> dict:
         """Beyond the paper: pixel accuracy of Y^t and Y^{s-bar} against the hidden masks of unlabeled images."""
         n = min(self.cfg.pseudo_eval_images, len(self.data.unlabeled))
-        if n == 0:
+        samples = getattr(self.data.unlabeled, "samples", None)
+        has_masks = samples is None or any(s.mask is not None for s in samples[:n])
+        if n == 0 or not has_masks:   # mask-less unlabeled images (a folder dataset): nothing to score against
             return {}
         sources = {"teacher": ["teacher"], "students": [r for r in ("student1", "student2") if r in self.nets]}
         sources = {name: roles for name, roles in sources.items() if roles and all(r in self.nets for r in roles)}
