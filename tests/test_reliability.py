@@ -129,6 +129,7 @@ def test_skip_mode_serves_the_next_item_and_logs_the_file_once(voc_aug, tmp_path
     assert np.array_equal(image, bundle.labeled.load(2)[0])       # the next readable item stands in
     bundle.labeled.load_or_skip(1)
     assert len(skipped_files(log)) == 1 and VOC_TRAIN[1] in skipped_files(log)[0]
+    assert len(list(bundle.labeled)) == len(bundle.labeled)      # iteration still ends at the last item
 
 
 def test_a_run_with_on_corrupt_skip_counts_the_skipped_file_in_its_history(small_digits, tmp_path):

@@ -130,6 +130,8 @@ class SegmentationDataset(Dataset):
 
     def load_or_skip(self, index: int) -> tuple[np.ndarray, np.ndarray]:
         """load(index), or in skip mode the first readable item after it (each skipped file logged once)."""
+        if not 0 <= index < len(self):
+            raise IndexError(index)   # also ends `for item in dataset`, which walks indices until IndexError
         for offset in range(len(self)):
             try:
                 return self.load((index + offset) % len(self))
