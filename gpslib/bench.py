@@ -34,7 +34,7 @@ from .models import build_networks
 from .train import distributed
 from .train.gps import Batch, cps_iteration, gps_iteration, supervised_step
 from .train.loop import ROLES_OF
-from .train.schedule import make_sgd
+from .train.schedule import make_optimizer
 from .train.stream import stream_loader
 
 METHODS = ("supervised", "cps", "gps")
@@ -169,8 +169,8 @@ def bench_method(method: str, cfg, device: torch.device, data, iters: int, warmu
     fmt = torch.channels_last if device.type == "cuda" else torch.contiguous_format
     nets = {role: net.to(device, memory_format=fmt).train()
             for role, net in build_networks(cfg, ROLES_OF[method]).items()}
-    opt_students = make_sgd([nets[r] for r in ("student1", "student2") if r in nets], cfg)
-    opt_teacher = make_sgd([nets["teacher"]], cfg) if "teacher" in nets else None
+    opt_students = make_optimizer([nets[r] for r in ("student1", "student2") if r in nets], cfg)
+    opt_teacher = make_optimizer([nets["teacher"]], cfg) if "teacher" in nets else None
     timer = PhaseTimer(device)
     source = batches(cfg, device, data, warmup + iters, unlabeled=method != "supervised")
     elapsed = 0.0

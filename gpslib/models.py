@@ -16,10 +16,15 @@ def build_segmenter(backbone: str = "resnet18", num_classes: int = 11, encoder_w
                     decoder_channels: int = 256, seed: int = 0) -> nn.Module:
     """DeepLabV3+ (output stride 16) whose randomly initialised parts are drawn from `seed`.
 
-    `encoder_weights` is None (random init: offline and in tests), "imagenet" (smp downloads it on a
-    connected machine) or the path of a local encoder state dict; the paper uses ImageNet ResNet-50/101.
+    `encoder_weights` is None or "random" (random init: offline and in tests), "imagenet" (smp downloads it on a
+    connected machine), "digits" (pre-trained on digits no scene uses, see pretrain.py) or the path of a
+    local encoder state dict; the paper uses ImageNet ResNet-50/101.
     """
+    encoder_weights = None if encoder_weights == "random" else encoder_weights
     hub_weights = encoder_weights if encoder_weights == "imagenet" else None
+    if encoder_weights == "digits":
+        from .pretrain import ensure_digit_encoder
+        encoder_weights = str(ensure_digit_encoder(backbone))
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
         try:

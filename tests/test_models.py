@@ -12,7 +12,7 @@ def _flat(net):
 
 
 def test_three_networks_differ_and_are_reproducible():
-    cfg = make_config("digits", "1/8", decoder_channels=32)
+    cfg = make_config("digits", "1/8", decoder_channels=32, encoder_weights="random")
     nets = build_networks(cfg)
     again = build_networks(cfg)
     assert set(nets) == {"teacher", "student1", "student2"}

@@ -32,14 +32,14 @@ class DataBundle:
 def build_datasets(cfg: Config) -> DataBundle:
     if cfg.dataset == "folder":
         labeled, unlabeled, val, partition, names = folder.datasets(
-            cfg, train_transform(cfg.crop_size, cfg.scales), eval_transform())
+            cfg, train_transform(cfg.crop_size, cfg.scales, cfg.hflip), eval_transform())
         return DataBundle(labeled, unlabeled, val, partition, cfg.num_classes, names)
     root = default_root(cfg.dataset, cfg.data_root)
     if cfg.dataset == "digits" and not is_complete(root):
         ensure_digits(root)  # one fixed dataset (seed 0) for every run seed; an existing one is used as is
     partition = resolve_partition(cfg.dataset, root, cfg.partition, seed=cfg.seed, labeled_file=cfg.labeled_file,
                                   unlabeled_file=cfg.unlabeled_file, dagger=cfg.dagger)
-    train_tf, eval_tf = train_transform(cfg.crop_size, cfg.scales), eval_transform()
+    train_tf, eval_tf = train_transform(cfg.crop_size, cfg.scales, cfg.hflip), eval_transform()
     n = cfg.num_classes
     where_l = cfg.labeled_file or partition.source
     where_u = cfg.unlabeled_file or partition.source

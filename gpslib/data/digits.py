@@ -1,11 +1,17 @@
 """The embedded default dataset: scenes of real handwritten digits, written in the Pascal VOC layout.
 
 Nothing can be downloaded here, so the offline dataset is built from the 1,797 8x8 handwritten digits that
-scikit-learn ships. Each 64x64 scene holds 1-3 digits, upscaled and placed over a coloured, textured, noisy
-background; digit d is class d + 1, background is 0, and a 1-pixel ignore band (255) runs around every digit
-like VOC's object borders. Train and val scenes draw on disjoint source digits, so validation measures
-generalisation to unseen handwriting. Generation is deterministic in the seed, done once, and marked
-complete last, so an interrupted run is redone. Because the layout is VOC's, pascal.py reads it.
+scikit-learn ships. Each 64x64 scene holds 1-2 digits 28-40 px tall (the probes of the book's "how this
+preset was chosen" section: smaller digits among three per scene were not learnt from scratch at a CPU
+budget), drawn in a tinted grey that contrasts with a tinted grey ground carrying a mild gradient and noise.
+Digit d is class d + 1, background is 0, and a 1-pixel ignore band (255) runs around every digit like VOC's
+object borders.
+
+The source digits are split three ways: val scenes, train scenes, and a pool that no scene uses, from which
+`pretrain.py` renders single digits the same way to pre-train an encoder (the digits' "ImageNet"). So
+validation measures unseen handwriting, and pre-training sees no scene's label. Generation is deterministic
+in the seed, done once, and marked complete last, so an interrupted run is redone. Because the layout is
+VOC's, pascal.py reads it.
 """
 from __future__ import annotations
 
@@ -21,15 +27,18 @@ from .. import paths
 from .palette import PALETTE
 
 NUM_CLASSES = 11
-VAL_SOURCE_FRACTION = 0.2   # share of the 1,797 source digits reserved for val scenes
-DIGITS_PER_SCENE = (1, 3)   # inclusive range of digits in one scene
-DIGIT_HEIGHT = (16, 32)     # inclusive range of a digit's height in pixels (64-pixel canvas)
+VAL_SOURCE_FRACTION = 0.2        # share of the 1,797 source digits reserved for val scenes
+PRETRAIN_SOURCE_FRACTION = 0.3   # share reserved for encoder pre-training (no scene uses them)
+DIGITS_PER_SCENE = (1, 2)        # inclusive range of digits in one scene
+DIGIT_HEIGHT = (0.44, 0.625)     # a digit's height as a share of the canvas: 28-40 px on 64
+MIN_CONTRAST = 100               # grey levels between a digit and the ground behind it
+VERSION = 2                      # bump when scenes change: older datasets are regenerated
 MARKER = ".complete"
 MANIFEST = "digits.json"
 
 
 def _params(seed: int, n_train: int, n_val: int, size: int) -> dict:
-    return {"seed": int(seed), "n_train": int(n_train), "n_val": int(n_val), "size": int(size), "version": 1}
+    return {"seed": int(seed), "n_train": int(n_train), "n_val": int(n_val), "size": int(size), "version": VERSION}
 
 
 @contextmanager
@@ -54,17 +63,18 @@ def _resize(array: np.ndarray, height: int, width: int) -> np.ndarray:
     return np.asarray(img.resize((width, height), Image.BILINEAR))
 
 
+def _tint(rng: np.random.Generator, grey: float) -> np.ndarray:
+    """A grey level with a mild random colour cast (up to 25 levels per channel)."""
+    return grey + rng.uniform(-25, 25, 3)
+
+
 def _background(rng: np.random.Generator, size: int) -> np.ndarray:
-    """A smooth two-colour gradient, low-frequency colour blotches and pixel noise (float HxWx3)."""
-    start, end = rng.uniform(0, 255, (2, 3))
+    """A tinted grey ground with a gentle gradient (up to 40 levels across) and pixel noise (float HxWx3)."""
     angle = rng.uniform(0, 2 * np.pi)
     yy, xx = np.mgrid[0:size, 0:size] / (size - 1)
-    ramp = np.cos(angle) * xx + np.sin(angle) * yy
-    ramp = (ramp - ramp.min()) / (np.ptp(ramp) + 1e-6)
-    image = start + (end - start) * ramp[..., None]
-    blotches = rng.normal(0, 30, (4, 4, 3))
-    image += np.stack([_resize(blotches[..., c], size, size) for c in range(3)], axis=-1)
-    image += rng.normal(0, 8, (size, size, 3))
+    ramp = (np.cos(angle) * xx + np.sin(angle) * yy)[..., None]
+    image = _tint(rng, rng.uniform(0, 255)) + rng.uniform(0, 40) * (ramp - ramp.mean())
+    image = image + rng.normal(0, 6, (size, size, 3))
     return np.clip(image, 0, 255)
 
 
@@ -73,13 +83,10 @@ def _luminance(colour: np.ndarray) -> float:
 
 
 def _contrasting_colour(rng: np.random.Generator, behind: np.ndarray) -> np.ndarray:
-    """A random colour whose luminance differs from `behind` by at least 90 grey levels."""
-    colour = rng.uniform(0, 255, 3)
-    gap = _luminance(colour) - _luminance(behind)
-    if abs(gap) < 90:
-        direction = 1.0 if _luminance(behind) < 128 else -1.0
-        colour = colour + direction * (90 - direction * gap)
-    return np.clip(colour, 0, 255)
+    """A tinted grey at least MIN_CONTRAST levels lighter or darker than `behind` (whichever side has room)."""
+    ground = _luminance(behind)
+    low, high = (ground + MIN_CONTRAST, 255.0) if ground < 128 else (0.0, ground - MIN_CONTRAST)
+    return np.clip(_tint(rng, rng.uniform(low, max(low, high))), 0, 255)
 
 
 def _dilate(mask: np.ndarray) -> np.ndarray:
@@ -93,16 +100,32 @@ def _dilate(mask: np.ndarray) -> np.ndarray:
     return out
 
 
-def _scene(rng: np.random.Generator, pool: np.ndarray, digits: np.ndarray, labels: np.ndarray, size: int):
-    """One (uint8 image, uint8 mask, placements) triple; later digits are drawn over earlier ones."""
+def _place(rng: np.random.Generator, mask: np.ndarray, height: int, width: int, tries: int = 8) -> tuple[int, int]:
+    """The (top, left) among a few random ones whose box covers the fewest digit pixels already drawn."""
+    size = mask.shape[0]
+    best, best_cover = (0, 0), None
+    for _ in range(tries):
+        top, left = int(rng.integers(0, size - height + 1)), int(rng.integers(0, size - width + 1))
+        cover = int((mask[top:top + height, left:left + width] != 0).sum())
+        if best_cover is None or cover < best_cover:
+            best, best_cover = (top, left), cover
+    return best
+
+
+def render(rng: np.random.Generator, pool: np.ndarray, digits: np.ndarray, labels: np.ndarray, size: int,
+           count: int | None = None):
+    """One (uint8 image, uint8 mask, placements) triple of `count` digits (default: a random number in
+    DIGITS_PER_SCENE) from `pool`; later digits are drawn over earlier ones."""
     image = _background(rng, size)
     mask = np.zeros((size, size), dtype=np.uint8)
     placements = []
-    for _ in range(int(rng.integers(DIGITS_PER_SCENE[0], DIGITS_PER_SCENE[1] + 1))):
+    if count is None:
+        count = int(rng.integers(DIGITS_PER_SCENE[0], DIGITS_PER_SCENE[1] + 1))
+    for _ in range(count):
         source = int(rng.choice(pool))
-        height = int(rng.integers(DIGIT_HEIGHT[0], DIGIT_HEIGHT[1] + 1))
+        height = int(rng.integers(round(DIGIT_HEIGHT[0] * size), round(DIGIT_HEIGHT[1] * size) + 1))
         width = min(size, int(round(height * rng.uniform(0.8, 1.2))))
-        top, left = int(rng.integers(0, size - height + 1)), int(rng.integers(0, size - width + 1))
+        top, left = _place(rng, mask, height, width)
         alpha = np.zeros((size, size), dtype=np.float64)
         alpha[top:top + height, left:left + width] = np.clip(_resize(digits[source] / 16.0, height, width), 0, 1)
         colour = _contrasting_colour(rng, image[top:top + height, left:left + width].mean(axis=(0, 1)))
@@ -119,7 +142,7 @@ def _write(root: Path, split: str, count: int, rng, pool, digits, labels, size: 
     ids = []
     for index in range(count):
         id_ = f"{split}_{index:05d}"
-        image, mask, placements = _scene(rng, pool, digits, labels, size)
+        image, mask, placements = render(rng, pool, digits, labels, size)
         Image.fromarray(image).save(root / "JPEGImages" / f"{id_}.jpg", quality=95)
         png = Image.fromarray(mask, mode="P")
         png.putpalette(PALETTE.tobytes())
@@ -130,30 +153,43 @@ def _write(root: Path, split: str, count: int, rng, pool, digits, labels, size: 
     return ids
 
 
+def source_digits() -> tuple[np.ndarray, np.ndarray]:
+    """scikit-learn's 1,797 8x8 digits (values 0-16) and their labels 0-9."""
+    from sklearn.datasets import load_digits
+    data = load_digits()
+    return data.images, data.target
+
+
+def source_pools(seed: int = 0, n: int = 1797) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Disjoint, sorted indices of the source digits for val scenes, encoder pre-training and train scenes."""
+    order = np.random.default_rng([seed, 0]).permutation(n)
+    n_val, n_pretrain = round(VAL_SOURCE_FRACTION * n), round(PRETRAIN_SOURCE_FRACTION * n)
+    return (np.sort(order[:n_val]), np.sort(order[n_val:n_val + n_pretrain]),
+            np.sort(order[n_val + n_pretrain:]))
+
+
 def generate(root: Path, seed: int = 0, n_train: int = 2000, n_val: int = 500, size: int = 64) -> None:
     """Write every file of the dataset under root (overwriting), then the manifest and the marker."""
-    from sklearn.datasets import load_digits
-
-    data = load_digits()
-    digits, labels = data.images, data.target
-    order = np.random.default_rng([seed, 0]).permutation(len(digits))
-    n_val_source = round(VAL_SOURCE_FRACTION * len(digits))
-    val_pool, train_pool = np.sort(order[:n_val_source]), np.sort(order[n_val_source:])
+    digits, labels = source_digits()
+    val_pool, pretrain_pool, train_pool = source_pools(seed)
     for folder in ("JPEGImages", "SegmentationClass", "ImageSets/Segmentation"):
         (root / folder).mkdir(parents=True, exist_ok=True)
     scenes: dict = {}
     _write(root, "train", n_train, np.random.default_rng([seed, 1]), train_pool, digits, labels, size, scenes)
     _write(root, "val", n_val, np.random.default_rng([seed, 2]), val_pool, digits, labels, size, scenes)
     params = _params(seed, n_train, n_val, size)
-    manifest = dict(params, source_digits={"train": train_pool.tolist(), "val": val_pool.tolist()},
+    manifest = dict(params, source_digits={"train": train_pool.tolist(), "val": val_pool.tolist(),
+                                           "pretrain": pretrain_pool.tolist()},
                     scene_fields=["source_index", "digit", "top", "left", "height", "width"], scenes=scenes)
     (root / MANIFEST).write_text(json.dumps(manifest, separators=(",", ":")))
     (root / MARKER).write_text(json.dumps(params))
 
 
 def is_complete(root: Path) -> bool:
-    """True when a finished dataset (of any size) is at root; build_datasets then uses it as it is."""
-    return (Path(root) / MARKER).is_file()
+    """True when a finished dataset (of any size) of this generator version is at root; build_datasets then
+    uses it as it is. A dataset of an older version is regenerated."""
+    marker = Path(root) / MARKER
+    return marker.is_file() and json.loads(marker.read_text() or "{}").get("version") == VERSION
 
 
 def ensure_digits(root: Path | None = None, seed: int = 0, n_train: int = 2000, n_val: int = 500,
@@ -178,7 +214,8 @@ def describe(root: Path | None = None) -> str:
     info = json.loads((root / MANIFEST).read_text())
     per_scene = [len(v) for v in info["scenes"].values()]
     return (f"{info['n_train']} train and {info['n_val']} val scenes of {info['size']}x{info['size']} px at {root}, "
-            f"each with 1-3 handwritten digits from scikit-learn's load_digits (mean {np.mean(per_scene):.2f}); "
-            f"train scenes use {len(info['source_digits']['train'])} source digits and val scenes "
-            f"{len(info['source_digits']['val'])} others; {NUM_CLASSES} classes (background, digits 0-9 as 1-10), "
+            f"each with {DIGITS_PER_SCENE[0]}-{DIGITS_PER_SCENE[1]} handwritten digits from scikit-learn's load_digits (mean {np.mean(per_scene):.2f}); "
+            f"train scenes use {len(info['source_digits']['train'])} source digits, val scenes "
+            f"{len(info['source_digits']['val'])} others, and {len(info['source_digits'].get('pretrain', []))} more are "
+            f"kept for encoder pre-training; {NUM_CLASSES} classes (background, digits 0-9 as 1-10), "
             f"255 marks a 1-pixel border; generated with seed {info['seed']}.")

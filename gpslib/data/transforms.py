@@ -1,7 +1,8 @@
 """Joint image/mask transforms built from torchvision.transforms.v2, so the mask follows every geometric step.
 
 Training: random scale from a fixed list (as in CPS/GPS), random crop padded where the image is too small
-(image with 0, mask with the ignore label 255), random horizontal flip, then ImageNet normalisation.
+(image with 0, mask with the ignore label 255), random horizontal flip (off for the digits, which are
+chiral), then ImageNet normalisation.
 Evaluation: normalisation only, on the full image. All randomness comes from torch's global RNG, so a
 caller can make one item reproducible by seeding it (see dataset.SegmentationDataset).
 """
@@ -38,13 +39,14 @@ class RandomScale:
 class SegTransform:
     """numpy (HxWx3 uint8 image, HxW uint8 mask) -> (FloatTensor [3,H,W], LongTensor [H,W])."""
 
-    def __init__(self, crop_size: int | None = None, scales: Sequence[float] | None = None, train: bool = True):
+    def __init__(self, crop_size: int | None = None, scales: Sequence[float] | None = None, train: bool = True,
+                 hflip: bool = True):
         self.train = train
         self.scale = RandomScale(scales or (1.0,)) if train else None
         steps = []
         if train:
-            steps += [v2.RandomCrop(crop_size, pad_if_needed=True, fill={tv_tensors.Image: 0, tv_tensors.Mask: IGNORE}),
-                      v2.RandomHorizontalFlip()]
+            steps += [v2.RandomCrop(crop_size, pad_if_needed=True, fill={tv_tensors.Image: 0, tv_tensors.Mask: IGNORE})]
+            steps += [v2.RandomHorizontalFlip()] if hflip else []
         steps += [v2.ToDtype({tv_tensors.Image: torch.float32, tv_tensors.Mask: torch.int64}, scale=True),
                   v2.Normalize(MEAN, STD)]
         self.steps = v2.Compose(steps)
@@ -61,8 +63,8 @@ class SegTransform:
         return f"SegTransform(train={self.train}, scales={self.scale.scales if self.scale else None}, steps={self.steps})"
 
 
-def train_transform(crop_size: int, scales: Sequence[float]) -> SegTransform:
-    return SegTransform(crop_size, scales, train=True)
+def train_transform(crop_size: int, scales: Sequence[float], hflip: bool = True) -> SegTransform:
+    return SegTransform(crop_size, scales, train=True, hflip=hflip)
 
 
 def eval_transform() -> SegTransform:

@@ -30,7 +30,7 @@ from ..models import ROLES, build_networks
 from ..paths import RUNS_DIR
 from . import distributed
 from .gps import Batch, cps_iteration, gps_iteration, predict_no_grad, supervised_step
-from .schedule import fixed_teacher_lr, make_sgd, poly_lr, set_lr
+from .schedule import fixed_teacher_lr, make_optimizer, poly_lr, set_lr
 from .stream import stream_loader
 
 ROLES_OF = {"gps": ROLES, "cps": ROLES[1:], "supervised": ROLES[1:2]}
@@ -79,8 +79,8 @@ class Trainer:
         for role, net in build_networks(cfg, ROLES_OF[cfg.method]).items():
             self.nets[role] = distributed.wrap(net.to(self.rt.device, memory_format=self.memory_format), self.rt)
         students = [self.nets[r] for r in ("student1", "student2") if r in self.nets]
-        self.opt_students = make_sgd(students, cfg)
-        self.opt_teacher = make_sgd([self.nets["teacher"]], cfg) if "teacher" in self.nets else None
+        self.opt_students = make_optimizer(students, cfg)
+        self.opt_teacher = make_optimizer([self.nets["teacher"]], cfg) if "teacher" in self.nets else None
         self.rampup = losses.AdaptiveRampUp(cfg.epochs, cfg.rampup, cfg.latch_check)
         self.history = History(cfg.to_dict(), {"method": cfg.method, "iters_per_epoch": self.iters_per_epoch,
                                                "teacher_iters": self.teacher_iters, "max_iter": self.max_iter,

@@ -1,4 +1,5 @@
-"""Optimisers and learning rates: SGD, poly decay for the students, the paper's fixed teacher lr after phase a."""
+"""Optimisers and learning rates: SGD (the paper's) or AdamW, poly decay for the students, the paper's fixed
+teacher lr after phase a."""
 from __future__ import annotations
 
 from collections.abc import Iterable
@@ -7,9 +8,15 @@ import torch
 from torch import nn
 
 
-def make_sgd(nets: Iterable[nn.Module], cfg) -> torch.optim.SGD:
-    """One SGD over the given networks (both students share one optimiser and one lr)."""
+def make_optimizer(nets: Iterable[nn.Module], cfg) -> torch.optim.Optimizer:
+    """One optimiser over the given networks (both students share one optimiser and one lr).
+
+    SGD with momentum is the paper's (VOC, Cityscapes); AdamW is the digits preset's, whose networks must
+    learn their decoders from scratch in a few hundred iterations (see the book's "how this preset was chosen").
+    """
     params = [p for net in nets for p in net.parameters()]
+    if cfg.optimizer == "adamw":
+        return torch.optim.AdamW(params, lr=cfg.lr, weight_decay=cfg.weight_decay)
     return torch.optim.SGD(params, lr=cfg.lr, momentum=cfg.momentum, weight_decay=cfg.weight_decay)
 
 
