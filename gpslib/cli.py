@@ -9,8 +9,9 @@ import argparse
 import sys
 from pathlib import Path
 
-from .config import DATASETS, coerce, field_names, make_config
+from .config import DATASETS, field_names
 from .errors import GpslibError, TrainingInterrupted
+from .parameters import config_from_parameters
 
 
 def _add_config_options(parser: argparse.ArgumentParser) -> None:
@@ -23,9 +24,7 @@ def _add_config_options(parser: argparse.ArgumentParser) -> None:
 
 
 def _config_from(args: argparse.Namespace):
-    overrides = {name: coerce(name, getattr(args, name)) for name in field_names()
-                 if name not in ("dataset", "partition") and getattr(args, name, None) is not None}
-    return make_config(args.dataset, args.partition, yaml_file=args.config, **overrides)
+    return config_from_parameters(vars(args))
 
 
 def cmd_train(args) -> int:
@@ -105,7 +104,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("train", help="train GPS, CPS or a supervised baseline")
     p.add_argument("--dataset", default="digits", choices=DATASETS)
     p.add_argument("--partition", default="1/8", help="labeled fraction: 1/8, 1_8 or 0.125")
-    p.add_argument("--config", default=None, help="YAML file of config fields, applied before the flags")
+    p.add_argument("--config", dest="config_file", default=None, help="YAML file of config fields, applied before the flags")
     p.add_argument("--resume", action="store_true", help="continue from <out-dir>/last.pt")
     _add_config_options(p)
     p.set_defaults(func=cmd_train)

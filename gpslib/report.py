@@ -15,7 +15,8 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
-from .config import Config, coerce, make_config
+from . import parameters
+from .config import Config, is_none, make_config, parse_flag  # noqa: F401 - is_none: train.ipynb
 from .errors import GpslibError
 from .history import History
 from .models import ROLES
@@ -37,28 +38,13 @@ PAPER_RAMPDOWN = {"1/16": (72.91, 70.73), "1/8": (75.72, 73.57)}
 
 
 # ---------------------------------------------------------------- the training notebook's parameters
-def is_none(value: Any) -> bool:
-    """None, or text that means None on a command line ('none', 'null', '')."""
-    return value is None or (isinstance(value, str) and value.strip().lower() in ("none", "null", ""))
-
-
-def as_flag(name: str, value: Any) -> bool:
-    """A papermill boolean: True/False, or text such as 'true', 'no', '1'."""
-    if isinstance(value, bool):
-        return value
-    text = str(value).strip().lower()
-    if text in ("true", "1", "yes"):
-        return True
-    if text in ("false", "0", "no"):
-        return False
-    raise GpslibError(f"{name}={value!r} is not a boolean; pass true or false.")
+as_flag = parse_flag
 
 
 def config_from_parameters(dataset: str, partition: Any, config_file: Any = None, **fields: Any) -> Config:
-    """The Config of train.ipynb's parameters: None/'none' keeps the preset's value, text is coerced."""
-    overrides = {name: coerce(name, value) for name, value in fields.items() if not is_none(value)}
-    return make_config(str(dataset), str(partition), None if is_none(config_file) else str(config_file),
-                       **overrides)
+    """The Config of train.ipynb's parameters (see gpslib.parameters.config_from_parameters)."""
+    return parameters.config_from_parameters({"dataset": dataset, "partition": partition,
+                                              "config_file": config_file, **fields})
 
 
 # ---------------------------------------------------------------- one run

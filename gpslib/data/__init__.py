@@ -15,6 +15,7 @@ from ..config import Config
 from . import cityscapes, folder, pascal
 from .digits import ensure_digits, is_complete
 from .palette import class_names as _class_names
+from .folder import tree_facts
 from .partitions import Partition, default_root, resolve_partition
 from .transforms import eval_transform, train_transform
 
@@ -54,4 +55,4 @@ def build_datasets(cfg: Config) -> DataBundle:
     return DataBundle(labeled, unlabeled, val, partition, n, _class_names(cfg.dataset, n))
 
 
-__all__ = ["DataBundle", "Partition", "build_datasets", "resolve_partition", "ensure_digits"]
+__all__ = ["DataBundle", "Partition", "build_datasets", "resolve_partition", "ensure_digits", "tree_facts"]

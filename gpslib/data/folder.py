@@ -453,7 +453,7 @@ def split(tree: Tree, labeled_file: str | Path | None = None, unlabeled_file: st
     return Split(labeled, unlabeled, list(tree.val), source, paths)
 
 
-def preset_inputs(root: str | Path | None, labeled_file=None, unlabeled_file=None, dagger: bool = False) -> dict:
+def tree_facts(root: str | Path | None, labeled_file=None, unlabeled_file=None, dagger: bool = False) -> dict:
     """What config.folder_preset needs to know about the tree: image sides, class count, split sizes."""
     tree = scan(root)
     parts = split(tree, labeled_file, unlabeled_file, dagger)

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .. import paths
-from ..config import PAPER_PARTITIONS, parse_partition, partition_slug
+from ..partition import PAPER_PARTITIONS, parse_partition, partition_slug
 from ..errors import GpslibError
 from . import cityscapes, pascal
 
