@@ -2,7 +2,7 @@
 
 Every function here calls the library's real code (datasets, `gps.guide_loss`, `pseudo_label`,
 `AdaptiveRampUp`, `fixed_teacher_lr`); nothing re-implements the paper's maths. Images come back as
-uint8 HxWx3 arrays ready for `plots.image_grid`.
+uint8 HxWx3 arrays ready for `figures.image_grid`.
 """
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ import torch
 from torch import nn
 
 from . import losses
+from .claims import latch_text
 from .config import PAPER_PARTITIONS, make_config, preset
 from .cost import PAPER_TABLE1, cost_table
 from .data.cutmix import box_masks, mix
@@ -255,20 +256,12 @@ def teacher_lr_examples() -> list[dict]:
 
 def latch_report(history) -> dict:
     """Where the latch fired in a run (from its History), with the per-epoch mean supervised losses."""
-    import pandas as pd
-
     frame = history.frame("iterations")
     per_epoch = frame.groupby("epoch")[["sup_s", "sup_t", "w"]].mean()
     per_epoch["sup_s / 2"] = per_epoch["sup_s"] / 2
     latch = history.latch
     epoch = latch.get("latched_epoch")
-    if epoch is None:
-        text = (f"The latch did not fire in this run: over {int(frame.epoch.max())} epochs the students' epoch-mean "
-                f"L_sup^s/2 never fell to the teacher's L_sup^t, so r stayed at E = {history.config['epochs']} and "
-                f"w(e) followed the plain Gaussian ramp-up.")
-    else:
-        text = (f"The latch fired at the end of epoch {epoch} (iteration {latch.get('latched_iteration')}): "
-                f"r = {latch.get('r'):g}, so w = 1 from the next iteration to the end of the run.")
+    text = latch_text(history)
     return {"epoch": epoch, "iteration": latch.get("latched_iteration"), "text": text,
             "per_epoch": per_epoch[["sup_s / 2", "sup_t", "w"]]}
 

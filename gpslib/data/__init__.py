@@ -7,13 +7,16 @@ A `folder` dataset (the user's own tree, folder.py) brings its own split, classe
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+
+import numpy as np
 
 from torch.utils.data import Dataset
 
 from ..config import Config
 from . import cityscapes, folder, pascal
 from .digits import ensure_digits, is_complete
+from .palette import PALETTE, palette_for
 from .palette import class_names as _class_names
 from .folder import tree_facts
 from .partitions import Partition, default_root, resolve_partition
@@ -28,13 +31,15 @@ class DataBundle:
     partition: Partition
     num_classes: int
     class_names: list[str]
+    palette: np.ndarray = field(default_factory=lambda: PALETTE)   # 256 colours that draw the masks
 
 
 def build_datasets(cfg: Config) -> DataBundle:
     if cfg.dataset == "folder":
-        labeled, unlabeled, val, partition, names = folder.datasets(
+        labeled, unlabeled, val, partition, names, palette = folder.datasets(
             cfg, train_transform(cfg.crop_size, cfg.scales, cfg.hflip), eval_transform())
-        return DataBundle(labeled, unlabeled, val, partition, cfg.num_classes, names)
+        return DataBundle(labeled, unlabeled, val, partition, cfg.num_classes, names,
+                          PALETTE if palette is None else palette)
     root = default_root(cfg.dataset, cfg.data_root)
     if cfg.dataset == "digits" and not is_complete(root):
         ensure_digits(root)  # one fixed dataset (seed 0) for every run seed; an existing one is used as is
@@ -52,7 +57,7 @@ def build_datasets(cfg: Config) -> DataBundle:
         labeled = pascal.dataset(root, partition.labeled, train_tf, n, where_l)
         unlabeled = pascal.dataset(root, partition.unlabeled, train_tf, n, where_u)
         val = pascal.dataset(root, pascal.val_ids(root), eval_tf, n, str(root / "ImageSets/Segmentation/val.txt"))
-    return DataBundle(labeled, unlabeled, val, partition, n, _class_names(cfg.dataset, n))
+    return DataBundle(labeled, unlabeled, val, partition, n, _class_names(cfg.dataset, n), palette_for(cfg.dataset))
 
 
 __all__ = ["DataBundle", "Partition", "build_datasets", "resolve_partition", "ensure_digits", "tree_facts"]

@@ -462,7 +462,7 @@ def tree_facts(root: str | Path | None, labeled_file=None, unlabeled_file=None, 
 
 
 def datasets(cfg, train_tf, eval_tf):
-    """(labeled, unlabeled, val, Partition, class names) of cfg's folder tree."""
+    """(labeled, unlabeled, val, Partition, class names, palette or None) of cfg's folder tree."""
     tree = scan(cfg.data_root)
     parts = split(tree, cfg.labeled_file, cfg.unlabeled_file, cfg.dagger)
     if tree.max_label >= cfg.num_classes:
@@ -481,7 +481,7 @@ def datasets(cfg, train_tf, eval_tf):
     unlabeled = SegmentationDataset(samples(parts.unlabeled), train_tf, cfg.num_classes, cfg.unlabeled_file or where)
     val = SegmentationDataset(samples(parts.val), eval_tf, cfg.num_classes, tree.val_source)
     partition = Partition(parts.labeled, parts.unlabeled, parts.source)
-    return labeled, unlabeled, val, partition, tree.class_names(cfg.num_classes)
+    return labeled, unlabeled, val, partition, tree.class_names(cfg.num_classes), palette
 
 
 def summary(root: str | Path, labeled_file=None, unlabeled_file=None, dagger: bool = False) -> str:
