@@ -19,8 +19,7 @@ from PIL import Image
 from torch.utils.data import Dataset
 
 from ..errors import CorruptFileError, GpslibError
-
-IGNORE = 255
+from .palette import IGNORE
 
 
 @dataclass(frozen=True)
