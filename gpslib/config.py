@@ -42,11 +42,11 @@ class Config:
     data_root: str | None = None          # None: data/<dataset> inside the project (digits are generated there)
     partition: str = "1/8"                # "1/8", "1_8" or "0.125"
     labeled_file: str | None = None       # a user's own id lists replace the shipped/seeded partition
-    unlabeled_file: str | None = None
+    unlabeled_file: str | None = None     # ... and its unlabeled list; pass both or neither (folder: either)
     dagger: bool = False                  # GPS-dagger: labeled images also join the unlabeled set
     num_classes: int = 11                 # classes of the masks (ids 0..num_classes-1; 255 is ignored)
     crop_size: int = 64                   # side of the square training crop, px
-    scales: tuple[float, ...] = (0.5, 0.75, 1.0, 1.5, 1.75, 2.0)
+    scales: tuple[float, ...] = (0.5, 0.75, 1.0, 1.5, 1.75, 2.0)   # random rescale factors, one drawn per image
     hflip: bool = True                    # random horizontal flip (off for digits: they are chiral)
     num_workers: int = 0                  # DataLoader worker processes (0: load in the training process)
     on_corrupt: str = "stop"              # an undecodable training image/mask: "stop" the run, or "skip" it (logged)

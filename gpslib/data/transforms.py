@@ -37,6 +37,12 @@ class RandomScale:
         return F.resize(image, size, antialias=True), F.resize(mask, size)
 
 
+def _writable(array: np.ndarray) -> np.ndarray:
+    """A contiguous array torch may share: read-only ones (np.asarray of a PIL image) are copied."""
+    array = np.ascontiguousarray(array)
+    return array if array.flags.writeable else array.copy()
+
+
 class SegTransform:
     """numpy (HxWx3 uint8 image, HxW uint8 mask) -> (FloatTensor [3,H,W], LongTensor [H,W])."""
 
@@ -53,8 +59,8 @@ class SegTransform:
         self.steps = v2.Compose(steps)
 
     def __call__(self, image: np.ndarray, mask: np.ndarray):
-        img = tv_tensors.Image(torch.from_numpy(np.ascontiguousarray(image)).permute(2, 0, 1))
-        msk = tv_tensors.Mask(torch.from_numpy(np.ascontiguousarray(mask)))
+        img = tv_tensors.Image(torch.from_numpy(_writable(image)).permute(2, 0, 1))
+        msk = tv_tensors.Mask(torch.from_numpy(_writable(mask)))
         if self.scale is not None:
             img, msk = self.scale(img, msk)
         img, msk = self.steps(img, msk)
