@@ -14,7 +14,9 @@ from gpslib.cli import main
 from gpslib.config import folder_preset, make_config
 from gpslib.parameters import configure
 from gpslib.data import build_datasets
-from gpslib.data.folder import export_digits_as_folder, scan, split, summary
+from gpslib.data.digits import export_digits_as_folder
+from gpslib.data.folder import split, summary
+from gpslib.data.scan import scan
 from gpslib.errors import GpslibError
 from gpslib.train import train
 
