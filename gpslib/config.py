@@ -20,7 +20,7 @@ from typing import Any
 import yaml
 
 from .errors import GpslibError
-from .partition import PAPER_PARTITIONS, parse_partition, partition_slug
+from .partition import PAPER_PARTITIONS, parse_partition, partition_slug  # noqa: F401 - PAPER_PARTITIONS: cost, explain
 
 DATASETS = ("digits", "pascal", "cityscapes", "folder")
 METHODS = ("gps", "cps", "supervised")
