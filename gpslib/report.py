@@ -16,6 +16,8 @@ from .experiments import missing_text, rerun  # noqa: F401
 from .figures import (plot_fps_flow, plot_losses, plot_miou_curves, plot_pseudo_label_accuracy,  # noqa: F401
                       plot_rampup_variants, prediction_panel)
 from .figures import latch_plot
+from .figures.style import METHOD_COLORS  # noqa: F401
+from .tables import LOSS_LABELS, METHOD_LABELS, PAPER_RAMPDOWN, PAPER_TABLE4, ROLE_LABELS  # noqa: F401
 from .tables import (budget_table, commands_table, describe_run, describe_runs, final_miou, loss_frame,  # noqa: F401
                      miou_at, miou_frame, per_class_table, probe_table, student_miou, summary_table, table4)
 
