@@ -1,4 +1,7 @@
-"""gpslib: Guided Pseudo Supervision (one teacher, two students) for semi-supervised semantic segmentation."""
+"""gpslib: Guided Pseudo Supervision (one teacher, two students) for semi-supervised semantic segmentation.
+
+README.md in this folder says which file owns which idea, and where a new dataset, loss switch or figure goes.
+"""
 from .config import Config, make_config
 from .errors import GpslibError
 

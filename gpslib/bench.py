@@ -28,12 +28,11 @@ import torch.nn.functional as F
 
 from .config import make_config
 from .data import build_datasets
-from .data.cutmix import box_masks
 from .errors import GpslibError
-from .models import build_networks
+from .models import ROLES_OF, build_networks
 from .train import distributed
-from .train.gps import Batch, cps_iteration, gps_iteration, supervised_step
-from .train.loop import ROLES_OF
+from .train.batch import Batch, assemble
+from .train.gps import cps_iteration, gps_iteration, supervised_step
 from .train.schedule import make_optimizer
 from .train.stream import stream_loader
 
@@ -133,16 +132,8 @@ def batches(cfg, device: torch.device, data, n: int, unlabeled: bool) -> Iterato
         unlabeled_stream = stream(data.unlabeled, 1) if unlabeled else None
     for iteration in range(n):
         x_l, y_l = next(labeled_stream)
-        x_l = x_l.to(device, non_blocking=True).contiguous(memory_format=fmt)
-        batch = Batch(x_l, y_l.to(device, non_blocking=True))
-        if unlabeled:
-            x_u = next(unlabeled_stream)[0]
-            batch.x_u = x_u.to(device, non_blocking=True).contiguous(memory_format=fmt)
-            if cfg.cutmix:
-                generator = torch.Generator().manual_seed(cfg.seed * 1_000_003 + iteration)
-                boxes = box_masks(len(x_u), x_u.shape[-2], x_u.shape[-1], cfg.cutmix_boxes, cfg.cutmix_area, generator)
-                batch.boxes = boxes.to(device, non_blocking=True)
-        yield batch
+        x_u = next(unlabeled_stream)[0] if unlabeled else None
+        yield assemble(cfg, iteration, x_l, y_l, x_u, device, fmt)
 
 
 # ---------------------------------------------------------------- one method

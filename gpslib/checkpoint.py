@@ -1,4 +1,5 @@
-"""Atomic checkpoints: a killed run never leaves a half-written file, and loading never runs pickled code."""
+"""Atomic checkpoints: a killed run never leaves a half-written file, loading never runs pickled code, and a
+checkpoint resumes only the run whose settings wrote it."""
 from __future__ import annotations
 
 import os
@@ -40,3 +41,19 @@ def load_checkpoint(path: str | Path) -> dict:
     except Exception as err:  # noqa: BLE001 - truncated or foreign files all mean the same to the user
         raise GpslibError(f"Checkpoint {path} could not be read ({type(err).__name__}); it is corrupt or not a "
                           "gpslib checkpoint - resume from an earlier copy or start the run again.") from err
+
+
+# Settings that may change between sessions of one run: where it runs and how it reads its data.
+SESSION_FIELDS = ("out_dir", "device", "num_workers", "tensorboard", "on_corrupt")
+
+
+def check_resumable(state: dict, config: dict, path: str | Path) -> None:
+    """Refuse to resume from a checkpoint whose config differs from `config` in a field that shapes the run."""
+    def plain(value):   # tuples come back from a checkpoint as tuples or lists
+        return list(value) if isinstance(value, (tuple, list)) else value
+
+    saved = state["config"]
+    changed = sorted(k for k in config if k not in SESSION_FIELDS and plain(saved.get(k)) != plain(config[k]))
+    if changed:
+        raise GpslibError(f"{path} was written with different settings ({', '.join(changed)}); resume with the "
+                          "same config or start a new out_dir.")

@@ -9,23 +9,29 @@ import argparse
 import sys
 from pathlib import Path
 
-from .config import DATASETS, coerce, field_names, make_config
+from .config import CHOICES, DATASETS, field_help, field_names, field_types
 from .errors import GpslibError, TrainingInterrupted
+from .parameters import config_from_parameters
 
 
 def _add_config_options(parser: argparse.ArgumentParser) -> None:
-    """Every Config field becomes --field VALUE (text, coerced to the field's type)."""
-    group = parser.add_argument_group("config fields (see gpslib/config.py; 'none' for None, a,b for tuples)")
+    """Every Config field becomes --field, its help made from the field's comment, choices, type and default."""
+    group = parser.add_argument_group("config fields (gpslib/config.py); each overrides the dataset's preset; "
+                                      "'none' sets None, a,b a tuple")
+    helps, types = field_help(), field_types()
     for name in field_names():
         if name in ("dataset", "partition"):
             continue
-        group.add_argument(f"--{name.replace('_', '-')}", dest=name, default=None, metavar="VALUE")
+        kind = str(types[name])
+        metavar = ("{" + ",".join(CHOICES[name]) + "}" if name in CHOICES else "true|false" if kind.startswith("bool")
+                   else "A,B" if kind.startswith("tuple") else "PATH" if name.endswith(("_root", "_file", "_dir"))
+                   else kind.split(" ")[0].replace("str", "text").upper())
+        group.add_argument(f"--{name.replace('_', '-')}", dest=name, default=None, metavar=metavar,
+                           choices=CHOICES.get(name), help=helps[name].replace("%", "%%"))
 
 
 def _config_from(args: argparse.Namespace):
-    overrides = {name: coerce(name, getattr(args, name)) for name in field_names()
-                 if name not in ("dataset", "partition") and getattr(args, name, None) is not None}
-    return make_config(args.dataset, args.partition, yaml_file=args.config, **overrides)
+    return config_from_parameters(vars(args))
 
 
 def cmd_train(args) -> int:
@@ -99,13 +105,16 @@ def cmd_bench(args) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="gpslib", description=__doc__.splitlines()[0])
-    sub = parser.add_subparsers(dest="command", required=True)
+    parser = argparse.ArgumentParser(prog="gpslib", description="GPS (Guided Pseudo Supervision): semi-supervised "
+                                     "segmentation with one teacher and two students")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
-    p = sub.add_parser("train", help="train GPS, CPS or a supervised baseline")
-    p.add_argument("--dataset", default="digits", choices=DATASETS)
-    p.add_argument("--partition", default="1/8", help="labeled fraction: 1/8, 1_8 or 0.125")
-    p.add_argument("--config", default=None, help="YAML file of config fields, applied before the flags")
+    p = sub.add_parser("train", help="train GPS, CPS or a supervised baseline",
+                       description="Train one method; every field starts from the preset of (--dataset, --partition).")
+    p.add_argument("--dataset", default="digits", choices=DATASETS, help=field_help()["dataset"])
+    p.add_argument("--partition", default="1/8", help="labeled fraction: 1/8, 1_8 or 0.125 (default 1/8; a folder "
+                                                      "uses every mask)")
+    p.add_argument("--config", dest="config_file", metavar="YAML", default=None, help="YAML file of config fields, applied before the flags")
     p.add_argument("--resume", action="store_true", help="continue from <out-dir>/last.pt")
     _add_config_options(p)
     p.set_defaults(func=cmd_train)
@@ -163,14 +172,29 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def commands_text(parser: argparse.ArgumentParser) -> str:
+    """One line per command, for `gpslib` alone."""
+    sub = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+    lines = [f"usage: gpslib COMMAND [options]   ({parser.description})", "", "commands:"]
+    width = max(len(c.dest) for c in sub._choices_actions)
+    lines += [f"  {c.dest:<{width}}  {c.help}" for c in sub._choices_actions]
+    lines += ["", "`gpslib COMMAND --help` lists the options of one command."]
+    return "\n".join(lines)
+
+
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command is None:
+        print(commands_text(parser))
+        return 0
     try:
         return args.func(args)
     except TrainingInterrupted as err:
         print(f"gpslib {args.command}: {err}", file=sys.stderr)
         return 130   # the shell's code for Ctrl-C
     except GpslibError as err:
+        sys.stdout.flush()   # a progress bar's line is ended before the error is printed
         print(f"gpslib {args.command}: error: {err}", file=sys.stderr)
         return 2
 

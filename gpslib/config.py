@@ -1,21 +1,26 @@
 """Every setting of a run in one dataclass, and the paper's presets per dataset x partition.
 
-`make_config(dataset, partition, **overrides)` is the single entry point: it starts from the preset
-(section 4.1 of the paper for VOC/Cityscapes, a CPU-sized one for the embedded digits, one derived from
-the user's own tree for `folder`), applies a YAML file and keyword overrides, and validates the result so
-a bad value fails before any work starts.
+`make_config(dataset, partition, **overrides)` starts from the preset (section 4.1 of the paper for
+VOC/Cityscapes, a CPU-sized one for the embedded digits, `folder_preset` of the facts of the user's own tree
+for `folder`), applies a YAML file and keyword overrides, and validates the result so a bad value fails
+before any work starts. This module reads no data: a folder tree's facts are gathered by the data side
+(`gpslib.data.tree_facts`) and handed in as `tree=`; `gpslib.parameters.configure` does both for any dataset.
+Text from a command line or a notebook parameter becomes a field's value through `coerce`, and `field_help`
+turns each field's type, default, choices and comment below into the help of its `gpslib train` flag.
 """
 from __future__ import annotations
 
 import dataclasses
+import inspect
+import re
 from dataclasses import dataclass
-from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
 import yaml
 
 from .errors import GpslibError
+from .partition import PAPER_PARTITIONS, parse_partition, partition_slug  # noqa: F401 - PAPER_PARTITIONS: cost, explain
 
 DATASETS = ("digits", "pascal", "cityscapes", "folder")
 METHODS = ("gps", "cps", "supervised")
@@ -23,33 +28,37 @@ RAMPUPS = ("adaptive", "fixed", "none")
 LATCH_CHECKS = ("epoch", "iteration")
 UPDATES = ("two_step", "merged")
 OPTIMIZERS = ("sgd", "adamw")
-PAPER_PARTITIONS = ("1/16", "1/8", "1/4", "1/2")
+# Every field whose value is one of a few words: validate() checks them, and `gpslib train --help` lists them.
+CHOICES: dict[str, tuple[str, ...]] = {
+    "dataset": DATASETS, "method": METHODS, "rampup": RAMPUPS, "latch_check": LATCH_CHECKS, "update": UPDATES,
+    "eval_mode": ("whole", "sliding"), "pseudo_label_mode": ("eval", "train"), "on_corrupt": ("stop", "skip"),
+    "optimizer": OPTIMIZERS}
 
 
 @dataclass
 class Config:
     # --- data ---
-    dataset: str = "digits"
+    dataset: str = "digits"               # which layout and preset: the embedded digits, VOC, Cityscapes or your folder
     data_root: str | None = None          # None: data/<dataset> inside the project (digits are generated there)
     partition: str = "1/8"                # "1/8", "1_8" or "0.125"
     labeled_file: str | None = None       # a user's own id lists replace the shipped/seeded partition
-    unlabeled_file: str | None = None
+    unlabeled_file: str | None = None     # ... and its unlabeled list; pass both or neither (folder: either)
     dagger: bool = False                  # GPS-dagger: labeled images also join the unlabeled set
-    num_classes: int = 11
-    crop_size: int = 64
-    scales: tuple[float, ...] = (0.5, 0.75, 1.0, 1.5, 1.75, 2.0)
+    num_classes: int = 11                 # classes of the masks (ids 0..num_classes-1; 255 is ignored)
+    crop_size: int = 64                   # side of the square training crop, px
+    scales: tuple[float, ...] = (0.5, 0.75, 1.0, 1.5, 1.75, 2.0)   # random rescale factors, one drawn per image
     hflip: bool = True                    # random horizontal flip (off for digits: they are chiral)
-    num_workers: int = 0
+    num_workers: int = 0                  # DataLoader worker processes (0: load in the training process)
     on_corrupt: str = "stop"              # an undecodable training image/mask: "stop" the run, or "skip" it (logged)
 
     # --- networks ---
-    backbone: str = "resnet18"
+    backbone: str = "resnet18"            # DeepLabV3+ encoder: an smp name such as resnet18, resnet50, resnet101
     encoder_weights: str | None = None    # None (random), "imagenet" (smp download), "digits" (pre-trained on
                                           # digits no scene uses, built on first use) or a local state-dict path
-    decoder_channels: int = 256
+    decoder_channels: int = 256           # width of the DeepLabV3+ decoder
 
     # --- method and its switches (config only, no code forks) ---
-    method: str = "gps"
+    method: str = "gps"                   # GPS (teacher + two students), the CPS baseline, or SupOnly
     use_gps: bool = True                  # alpha * L_gps, eq. 5
     use_cps: bool = True                  # beta * L_cps, eq. 6
     use_fps: bool = True                  # w(e) * gamma * L_fps, eq. 8/10
@@ -57,22 +66,22 @@ class Config:
     rampup: str = "adaptive"              # eq. 9 with the latch / r = E always / w = 1
     latch_check: str = "epoch"            # compare epoch-mean losses at epoch end, or every iteration's batch losses
     rampdown_gps: bool = False            # section 4.4.3: decay alpha after the latch
-    cutmix: bool = True
-    cutmix_boxes: int = 3
-    cutmix_area: tuple[float, float] = (0.25, 0.5)
+    cutmix: bool = True                   # CutMix the unlabeled batch with a partner image, as CPS does
+    cutmix_boxes: int = 3                 # boxes pasted per image
+    cutmix_area: tuple[float, float] = (0.25, 0.5)   # range of the image share the boxes cover
     pseudo_label_mode: str = "eval"       # BN mode of the no-grad pseudo-label passes: "eval" or "train"
-    alpha: float = 0.5
-    beta: float = 1.5
-    gamma: float = 0.5
+    alpha: float = 0.5                    # weight of L_gps in eq. 7
+    beta: float = 1.5                     # weight of L_cps in eq. 7
+    gamma: float = 0.5                    # weight of L_fps in eq. 10
 
     # --- optimisation ---
     optimizer: str = "sgd"                # "sgd" (the paper's, with momentum) or "adamw"
-    lr: float = 0.01
-    momentum: float = 0.9
-    weight_decay: float = 1e-4
-    poly_power: float = 0.9
-    batch_labeled: int = 8
-    batch_unlabeled: int = 8
+    lr: float = 0.01                      # initial learning rate (students; the teacher in phase a), poly decay
+    momentum: float = 0.9                 # SGD momentum
+    weight_decay: float = 1e-4            # L2 penalty of the optimizer
+    poly_power: float = 0.9               # lr * (1 - it/max_it) ** poly_power
+    batch_labeled: int = 8                # labeled images per iteration
+    batch_unlabeled: int = 8              # unlabeled images per iteration
     epochs: int = 34                      # E: passes over the unlabeled set after phase a
     iters_per_epoch: int | None = None    # None: |D^u| // batch_unlabeled (the paper's epoch)
     teacher_epochs: float = 4.0           # phase a length, in the same epoch unit
@@ -85,10 +94,10 @@ class Config:
     val_limit: int | None = None          # evaluate on the first N validation images only
     pseudo_eval_images: int = 64          # unlabeled images whose hidden masks score the pseudo-labels
     checkpoint_every: int | None = None   # iterations; None: at every evaluation
-    tensorboard: bool = False
+    tensorboard: bool = False             # also write losses and mIoU to <out_dir>/tensorboard
 
     # --- run ---
-    seed: int = 0
+    seed: int = 0                         # networks' init, the data order, CutMix and seeded splits
     device: str = "auto"                  # "auto", "cpu", "cuda", "cuda:1", ...
     amp: bool = True                      # bf16 autocast, CUDA only
     out_dir: str | None = None            # None: a new runs/<dataset>-<partition>-<method>-seed<seed>-<time>
@@ -169,26 +178,8 @@ def folder_preset(short_side: int, long_side: int, num_classes: int, n_labeled: 
                 eval_mode="sliding" if long_side > 2 * FOLDER_MAX_CROP else "whole")
 
 
-def _folder_values(user: dict[str, Any]) -> dict[str, Any]:
-    """The preset of the tree at user['data_root']; the tree is not read when the user set every field."""
-    values: dict[str, Any] = {"partition": "1"}   # every mask of the tree is used; see data/folder.py
-    if all(name in user for name in FOLDER_FIELDS):
-        return values
-    from .data.folder import preset_inputs       # late: the data package imports this module
-    facts = preset_inputs(user.get("data_root"), user.get("labeled_file"), user.get("unlabeled_file"),
-                          bool(user.get("dagger", False)))
-    values.update(folder_preset(**facts, crop_size=user.get("crop_size"),
-                                batch_unlabeled=user.get("batch_unlabeled")))
-    return values
-
-
-def make_config(dataset: str = "digits", partition: str = "1/8", yaml_file: str | Path | None = None,
-                **overrides: Any) -> Config:
-    """Preset for (dataset, partition), then the YAML file, then keyword overrides; validated.
-
-    For `folder` the preset comes from the tree at data_root and the partition is recorded as 1.
-    """
-    values: dict[str, Any] = {"dataset": dataset, "partition": str(partition)}
+def user_values(yaml_file: str | Path | None = None, overrides: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The fields a user set: those of the YAML file, then the keyword overrides that are not None."""
     user: dict[str, Any] = {}
     if yaml_file is not None:
         path = Path(yaml_file)
@@ -198,8 +189,32 @@ def make_config(dataset: str = "digits", partition: str = "1/8", yaml_file: str 
         if not isinstance(loaded, dict):
             raise GpslibError(f"Config file {path} must hold a mapping of field: value.")
         user.update(loaded)
-    user.update({k: v for k, v in overrides.items() if v is not None})
-    values.update(_folder_values(user) if dataset == "folder" else preset(dataset, str(partition)))
+    user.update({k: v for k, v in (overrides or {}).items() if v is not None})
+    return user
+
+
+def needs_tree(user: dict[str, Any]) -> bool:
+    """Whether a folder config must read the tree: only when the user left a preset field unset."""
+    return not all(name in user for name in FOLDER_FIELDS)
+
+
+def make_config(dataset: str = "digits", partition: str = "1/8", yaml_file: str | Path | None = None,
+                tree: dict[str, Any] | None = None, **overrides: Any) -> Config:
+    """Preset for (dataset, partition), then the YAML file, then keyword overrides; validated.
+
+    For `folder` the preset is `folder_preset(**tree)`, `tree` being the facts the data side gathered from the
+    tree at data_root (`gpslib.data.scan.tree_facts`), and the partition is recorded as 1 (every mask is used).
+    """
+    values: dict[str, Any] = {"dataset": dataset, "partition": str(partition)}
+    user = user_values(yaml_file, overrides)
+    if dataset != "folder":
+        values.update(preset(dataset, str(partition)))
+    elif needs_tree(user):
+        if tree is None:
+            raise GpslibError("The folder preset is derived from your tree; build this config with "
+                              "gpslib.parameters.configure('folder', data_root=PATH), which reads the tree first.")
+        values.update(folder_preset(**tree, crop_size=user.get("crop_size"),
+                                    batch_unlabeled=user.get("batch_unlabeled")))
     values.update(user)
     if dataset == "folder":
         values["partition"] = "1"
@@ -221,15 +236,8 @@ def validate(cfg: Config) -> None:
         if getattr(cfg, name) not in allowed:
             raise GpslibError(f"{name}={getattr(cfg, name)!r} is not valid; choose one of {', '.join(allowed)}.")
 
-    choice("dataset", DATASETS)
-    choice("method", METHODS)
-    choice("rampup", RAMPUPS)
-    choice("latch_check", LATCH_CHECKS)
-    choice("update", UPDATES)
-    choice("eval_mode", ("whole", "sliding"))
-    choice("pseudo_label_mode", ("eval", "train"))
-    choice("on_corrupt", ("stop", "skip"))
-    choice("optimizer", OPTIMIZERS)
+    for name, allowed in CHOICES.items():
+        choice(name, allowed)
     parse_partition(cfg.partition)
     for name in ("epochs", "batch_labeled", "batch_unlabeled", "crop_size", "num_classes"):
         if int(getattr(cfg, name)) < 1:
@@ -247,26 +255,7 @@ def validate(cfg: Config) -> None:
         raise GpslibError("Pass labeled_file and unlabeled_file together (one id per line each), or neither.")
 
 
-# ---------------------------------------------------------------- partitions
-def parse_partition(text: str | float) -> Fraction:
-    """'1/8', '1_8', '0.125' (or 0.125) -> Fraction(1, 8); anything else is a clear error."""
-    raw = str(text).strip()
-    try:
-        value = Fraction(raw.replace("_", "/")) if ("/" in raw or "_" in raw) else Fraction(raw).limit_denominator(1000)
-    except (ValueError, ZeroDivisionError):
-        value = None
-    if value is None or not 0 < value <= 1:
-        raise GpslibError(
-            f"Partition {text!r} is not a labeled fraction; write it as 1/8, 1_8 or 0.125 (a value in (0, 1]).")
-    return value
-
-
-def partition_slug(text: str | float) -> str:
-    """Fraction(1, 8) -> '1_8', the folder name of the shipped split lists."""
-    value = parse_partition(text)
-    return f"{value.numerator}_{value.denominator}"
-
-
+# ---------------------------------------------------------------- fields as text
 def field_names() -> list[str]:
     return [f.name for f in dataclasses.fields(Config)]
 
@@ -275,8 +264,21 @@ def field_types() -> dict[str, Any]:
     return {f.name: f.type for f in dataclasses.fields(Config)}
 
 
-__all__ = ["Config", "make_config", "preset", "validate", "parse_partition", "partition_slug",
-           "DATASETS", "METHODS", "PAPER_PARTITIONS"]
+def is_none(value: Any) -> bool:
+    """None, or text that means None on a command line or in a notebook parameter ('none', 'null', '')."""
+    return value is None or (isinstance(value, str) and value.strip().lower() in ("none", "null", ""))
+
+
+def parse_flag(name: str, value: Any) -> bool:
+    """A boolean from True/False or text such as 'true', 'no', '1'; anything else names `name`."""
+    if isinstance(value, bool):
+        return value
+    text = str(value).strip().lower()
+    if text in ("true", "1", "yes"):
+        return True
+    if text in ("false", "0", "no"):
+        return False
+    raise GpslibError(f"{name}={value!r} is not a boolean; pass true or false.")
 
 
 def coerce(name: str, value: Any) -> Any:
@@ -285,13 +287,11 @@ def coerce(name: str, value: Any) -> Any:
         return value
     kind = str(field_types()[name])
     text = value.strip()
-    if text.lower() in ("none", "null", "") and "None" in kind:
+    if is_none(text) and "None" in kind:
         return None
+    if kind.startswith("bool"):
+        return parse_flag(name, text)
     try:
-        if kind.startswith("bool"):
-            if text.lower() not in ("true", "false", "1", "0", "yes", "no"):
-                raise ValueError(text)
-            return text.lower() in ("true", "1", "yes")
         if kind.startswith("tuple"):
             return tuple(float(v) for v in text.strip("()[]").split(",") if v.strip())
         if kind.startswith("int"):
@@ -301,3 +301,49 @@ def coerce(name: str, value: Any) -> Any:
     except ValueError as err:
         raise GpslibError(f"{name}={value!r} is not a valid {kind.split(' ')[0]}.") from err
     return text
+
+
+def _field_comments() -> dict[str, str]:
+    """The comment after each field of Config in this file (continuation lines joined), by field name."""
+    try:
+        source = inspect.getsource(Config)
+    except (OSError, TypeError):
+        return {}
+    comments: dict[str, str] = {}
+    last = None
+    for line in source.splitlines():
+        field = re.match(r"\s+(\w+): [^=]+=[^#]*(?:#\s*(.*))?$", line)
+        if field and not line.strip().startswith("#"):
+            last = field.group(1)
+            comments[last] = (field.group(2) or "").strip()
+        elif last and re.match(r"\s{20,}#", line):      # a comment continued on the next line, aligned
+            comments[last] += " " + line.strip().lstrip("#").strip()
+        else:
+            last = None
+    return comments
+
+
+def field_help() -> dict[str, str]:
+    """One help text per field: its meaning (the comment in Config), choices, type and default."""
+    comments = _field_comments()
+    digits = preset("digits", "1/8")
+    from_presets = set(FOLDER_FIELDS).union(*(_PRESETS[d] for d in _PRESETS))
+    out = {}
+    for f in dataclasses.fields(Config):
+        kind = str(f.type).replace(" | None", "")
+        parts = [comments.get(f.name) or f.name.replace("_", " ")]
+        if f.name in CHOICES:
+            parts.append("one of " + ", ".join(CHOICES[f.name]))
+        elif kind.startswith("tuple"):
+            parts.append("comma-separated numbers")
+        else:
+            parts.append(kind + (" or none" if "None" in str(f.type) else ""))
+        default = "none" if f.default is None else ",".join(map(str, f.default)) if isinstance(f.default, tuple) \
+            else str(f.default)
+        if f.name in from_presets:
+            shown = digits.get(f.name, f.default)
+            shown = ",".join(map(str, shown)) if isinstance(shown, tuple) else shown
+            default = f"the dataset's preset (digits: {'none' if shown is None else shown})"
+        parts.append(f"default: {default}")
+        out[f.name] = "; ".join(parts)
+    return out

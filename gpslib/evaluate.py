@@ -1,4 +1,5 @@
-"""Evaluation: a confusion matrix that gives mIoU, and whole-image / sliding-window inference.
+"""Evaluation: a confusion matrix that gives mIoU, whole-image / sliding-window inference, and the scoring of
+pseudo-labels against the hidden masks of unlabeled images.
 
 The mIoU follows torchmetrics' ``JaccardIndex(task="multiclass", average="macro",
 ignore_index=255)``: a class that appears neither in the target nor in the prediction
@@ -15,7 +16,10 @@ import torch
 import torch.distributed as dist
 import torch.nn.functional as F
 
-IGNORE_INDEX = 255
+from .data.palette import IGNORE
+from .models import ROLES, predict_no_grad
+
+PSEUDO_SEED = 7919  # fixed augmentation of the unlabeled images that score pseudo-labels
 DIVISOR = 16  # DeepLabV3+ (output stride 16) needs H and W divisible by this
 
 
@@ -36,7 +40,7 @@ class ConfusionMatrix:
             self.matrix = self.matrix.to(pred.device)
         c = self.num_classes
         pred, target = pred.reshape(-1).long(), target.reshape(-1).long().to(pred.device)
-        bins = torch.where(target == IGNORE_INDEX, c * c, target * c + pred)
+        bins = torch.where(target == IGNORE, c * c, target * c + pred)
         counts = torch.zeros(c * c + 1, dtype=torch.long, device=pred.device)
         counts.scatter_add_(0, bins, torch.ones_like(bins))
         self.matrix += counts[: c * c].view(c, c)
@@ -170,3 +174,43 @@ def evaluate(model, dataset, num_classes: int, mode: str = "whole", crop: int | 
         model.train(was_training)
     matrix.all_reduce()
     return {"miou": matrix.miou(), "iou": matrix.iou().tolist(), "pixel_accuracy": matrix.pixel_accuracy()}
+
+
+@torch.no_grad()
+def pseudo_label_quality(nets: dict, unlabeled, num_classes: int, n_images: int, device, autocast=contextlib.nullcontext,
+                         memory_format=torch.contiguous_format, rank: int = 0, world_size: int = 1) -> dict:
+    """Beyond the paper: pixel accuracy (and mIoU) of Y^t and Y^{s-bar} against the hidden masks of the first
+    `n_images` unlabeled images, each augmented with seed PSEUDO_SEED + i, and how often the two agree.
+
+    Empty when the unlabeled images have no masks (a folder dataset's): there is nothing to score against.
+    """
+    n = min(n_images, len(unlabeled))
+    samples = getattr(unlabeled, "samples", None)
+    if n == 0 or (samples is not None and all(s.mask is None for s in samples[:n])):
+        return {}
+    students = [r for r in ROLES[1:] if r in nets]
+    sources = {name: roles for name, roles in (("teacher", ["teacher"]), ("students", students))
+               if roles and all(r in nets for r in roles)}
+    matrices = {name: ConfusionMatrix(num_classes, device) for name in sources}
+    agree = total = 0
+    for i in range(rank, n, world_size):
+        x, y = unlabeled[(i, PSEUDO_SEED + i)]
+        x = x[None].to(device, non_blocking=True).contiguous(memory_format=memory_format)
+        y = y[None].to(device, non_blocking=True)
+        labels = {}
+        with autocast():
+            for name, roles in sources.items():
+                probs = sum(predict_no_grad(nets[r], x).float().softmax(1) for r in roles)
+                labels[name] = probs.argmax(1)
+                matrices[name].update(labels[name], y)
+        if len(labels) == 2:
+            agree += int((labels["teacher"] == labels["students"]).sum())
+            total += labels["teacher"].numel()
+    out = {}
+    for name, matrix in matrices.items():
+        matrix.all_reduce()
+        out[f"acc_{name}"] = matrix.pixel_accuracy()
+        out[f"pl_miou_{name}"] = matrix.miou()
+    if total:
+        out["agreement"] = agree / total
+    return out

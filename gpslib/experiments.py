@@ -1,17 +1,19 @@
-"""The book's recorded experiments: which runs, at what budget, and how each is recorded and re-run.
+"""The book's recorded experiments: which runs, at what budget, and how each is recorded, listed, loaded and re-run.
 
 Every run is a `train.ipynb` parameter set; `record()` trains it (same code path as the notebook) and stores
-its history with the exact papermill command, so a reader can re-run any figure of the results chapters.
+its history with the exact papermill command, so a reader can re-run any figure of the results chapters;
+`load_results` reads what is recorded, `missing_text` says what is not, `rerun` trains runs again.
 """
 from __future__ import annotations
 
 import json
+import tempfile
 from pathlib import Path
 from typing import Any
 
 from .config import make_config
 from .history import History
-from .paths import RESULTS_DIR, RUNS_DIR
+from .paths import BOOK_DIR, RESULTS_DIR, RUNS_DIR
 
 # A CPU budget shared by every recorded run (the paper's budgets need a GPU; see the real-data chapter).
 BUDGET: dict[str, Any] = dict(epochs=8, iters_per_epoch=25, teacher_epochs=16, val_limit=200, seed=0)
@@ -84,6 +86,37 @@ def load_results(experiment: str, results_dir: Path = RESULTS_DIR) -> dict[str, 
     """Every recorded run of an experiment that exists on disk, by name (missing runs are simply absent)."""
     paths = {name: result_path(experiment, name, results_dir) for name in EXPERIMENTS[experiment]}
     return {name: History.load(path) for name, path in paths.items() if path.is_file()}
+
+
+def missing_text(experiment: str, names, have) -> str:
+    """Which runs of an experiment are not recorded (yet)."""
+    missing = [n for n in names if n not in have]
+    if not missing:
+        return f"All {len(list(names))} runs of '{experiment}' are recorded."
+    return (f"Not recorded yet in '{experiment}': {', '.join(missing)} "
+            f"(record with `python -m gpslib.experiments {experiment} {' '.join(missing)}`).")
+
+
+
+def rerun(experiment: str, names=None, workdir: str | Path | None = None, **budget: Any) -> dict[str, History]:
+    """Re-run runs of an experiment (all when names is None) through book/train.ipynb with papermill.
+
+    Each run goes to <workdir>/<name> (a new temporary folder by default); returns their histories by name.
+    """
+    import papermill
+
+    workdir = Path(workdir or tempfile.mkdtemp(prefix=f"gpslib-{experiment}-"))
+    out = {}
+    for name in EXPERIMENTS[experiment] if names is None else names:
+        params = parameters(experiment, name, **budget)
+        params["out_dir"] = str(workdir / name)
+        papermill.execute_notebook(str(BOOK_DIR / "train.ipynb"), str(workdir / f"{name}.ipynb"),
+                                   parameters=params, cwd=str(workdir), kernel_name="python3", progress_bar=False)
+        out[name] = History.load(workdir / name)
+        out[name].meta["command"] = papermill_command(
+            {k: v for k, v in params.items() if k != "out_dir"})
+    return out
+
 
 
 def main() -> None:

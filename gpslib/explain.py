@@ -1,8 +1,8 @@
 """What the book's chapters 2-6 compute, so that each notebook cell stays a call or two.
 
-Every function here calls the library's real code (datasets, `gps.guide_loss`, `pseudo_label`,
+Every function here calls the library's real code (datasets, `gps.guide_objective`, `pseudo_label`,
 `AdaptiveRampUp`, `fixed_teacher_lr`); nothing re-implements the paper's maths. Images come back as
-uint8 HxWx3 arrays ready for `plots.image_grid`.
+uint8 HxWx3 arrays ready for `figures.image_grid`.
 """
 from __future__ import annotations
 
@@ -14,14 +14,16 @@ import torch
 from torch import nn
 
 from . import losses
+from .claims import latch_text
 from .config import PAPER_PARTITIONS, make_config, preset
 from .cost import PAPER_TABLE1, cost_table
 from .data.cutmix import box_masks, mix
-from .data.palette import colorize, palette_for
+from .data.palette import IGNORE, colorize, palette_for
 from .data.transforms import denormalize
-from .evaluate import evaluate
+from .evaluate import PSEUDO_SEED, evaluate
 from .models import build_segmenter, count_parameters
 from .train import gps
+from .train.batch import assemble
 from .train.schedule import fixed_teacher_lr
 
 
@@ -124,7 +126,7 @@ def short_config(partition: str = "1/8", **overrides):
     return make_config("digits", partition, **values)
 
 
-def teacher_quality(trainer, n_images: int = 6, val_limit: int | None = 100, seed: int = 7919) -> dict:
+def teacher_quality(trainer, n_images: int = 6, val_limit: int | None = 100, seed: int = PSEUDO_SEED) -> dict:
     """The teacher after phase a: val mIoU, and Y^t on a few unlabeled images next to their hidden masks."""
     cfg, teacher = trainer.cfg, trainer.nets["teacher"]
     result = evaluate(teacher, trainer.data.val, cfg.num_classes, crop=cfg.crop_size, limit=val_limit)
@@ -133,7 +135,7 @@ def teacher_quality(trainer, n_images: int = 6, val_limit: int | None = 100, see
     for i in range(n_images):
         x, y = trainer.data.unlabeled[(i, seed + i)]
         y_t = gps.predict_no_grad(teacher, x[None], cfg.pseudo_label_mode).argmax(1)[0]
-        keep = y != 255
+        keep = y != IGNORE
         acc.append(float((y_t[keep] == y[keep]).float().mean()))
         images.append(denormalize(x))
         preds.append(colorize(y_t, palette))
@@ -150,11 +152,7 @@ def make_batch(data, cfg, index: int = 0) -> gps.Batch:
 
     x_l, y_l = stack(data.labeled, cfg.batch_labeled)
     x_u, y_hidden = stack(data.unlabeled, cfg.batch_unlabeled)
-    boxes = None
-    if cfg.cutmix:
-        boxes = box_masks(len(x_u), x_u.shape[-2], x_u.shape[-1], cfg.cutmix_boxes, cfg.cutmix_area,
-                          torch.Generator().manual_seed(cfg.seed * 1_000_003 + index))
-    batch = gps.Batch(x_l, y_l, x_u, boxes)
+    batch = assemble(cfg, index, x_l, y_l, x_u)     # the training loop's CutMix boxes for iteration `index`
     batch.hidden = y_hidden  # the unlabeled images' true masks: for the book's pictures only, never a target
     return batch
 
@@ -171,7 +169,7 @@ def _change(before: dict, net: nn.Module, params: bool) -> float:
 
 
 def guide_step(nets: dict[str, nn.Module], optimizer: torch.optim.Optimizer, batch: gps.Batch, cfg) -> dict:
-    """ONE guide step (eq. 3-7) through the library's own `gps.guide_loss`, then one student optimiser step.
+    """ONE guide step (eq. 3-7) through the library's own `gps.guide_objective`, then one student optimiser step.
 
     Returns the loss terms and their weights, the pseudo-labels the step used (Y^t and Y^{s_k}, computed on
     the unmixed X^u by `gps.pseudo_label`, then mixed), and how far each network's parameters and BN
@@ -186,7 +184,7 @@ def guide_step(nets: dict[str, nn.Module], optimizer: torch.optim.Optimizer, bat
              "Y^s1": gps.pseudo_label(s1, batch, mode),
              "Y^s2": gps.pseudo_label(s2, batch, mode)}
     before = {role: _snapshot(net) for role, net in nets.items()}
-    loss, terms = gps.guide_loss(t, s1, s2, batch, cfg)
+    loss, terms = gps.guide_objective(t, s1, s2, batch, cfg)
     optimizer.zero_grad(set_to_none=True)
     loss.backward()
     optimizer.step()
@@ -255,20 +253,12 @@ def teacher_lr_examples() -> list[dict]:
 
 def latch_report(history) -> dict:
     """Where the latch fired in a run (from its History), with the per-epoch mean supervised losses."""
-    import pandas as pd
-
     frame = history.frame("iterations")
     per_epoch = frame.groupby("epoch")[["sup_s", "sup_t", "w"]].mean()
     per_epoch["sup_s / 2"] = per_epoch["sup_s"] / 2
     latch = history.latch
     epoch = latch.get("latched_epoch")
-    if epoch is None:
-        text = (f"The latch did not fire in this run: over {int(frame.epoch.max())} epochs the students' epoch-mean "
-                f"L_sup^s/2 never fell to the teacher's L_sup^t, so r stayed at E = {history.config['epochs']} and "
-                f"w(e) followed the plain Gaussian ramp-up.")
-    else:
-        text = (f"The latch fired at the end of epoch {epoch} (iteration {latch.get('latched_iteration')}): "
-                f"r = {latch.get('r'):g}, so w = 1 from the next iteration to the end of the run.")
+    text = latch_text(history)
     return {"epoch": epoch, "iteration": latch.get("latched_iteration"), "text": text,
             "per_epoch": per_epoch[["sup_s / 2", "sup_t", "w"]]}
 

@@ -1,13 +1,20 @@
-"""What a run records, one JSON file per run: config, provenance, per-iteration losses, evaluations, the latch."""
+"""What a run records, one JSON file per run: config, provenance, per-iteration losses, evaluations, the latch.
+
+`Recorder` is how the training loop writes to a History: rows of device tensors wait until the next flush,
+which costs one host-device synchronisation, stops the run on a non-finite loss, and mirrors the numbers
+to TensorBoard when asked.
+"""
 from __future__ import annotations
 
 import json
+import math
 import os
 import platform
 import subprocess
 from pathlib import Path
 from typing import Any
 
+from .errors import GpslibError
 from .paths import REPO_ROOT
 
 
@@ -59,7 +66,6 @@ class History:
         path = Path(path)
         if path.is_dir():
             path = path / "history.json"
-        from .errors import GpslibError
         if not path.is_file():
             raise GpslibError(f"No history at {path}; pass a run's output folder or its history.json.")
         try:
@@ -91,3 +97,59 @@ def environment() -> dict[str, Any]:
     if torch.cuda.is_available():
         info["gpu"] = torch.cuda.get_device_name()
     return info
+
+
+class Recorder:
+    """Pending rows of `history.teacher` / `history.iterations`, written by `flush`; optional TensorBoard mirror."""
+
+    def __init__(self, history: History, tensorboard_dir: Path | None = None):
+        self.history = history
+        self.pending: list[tuple[str, int, dict]] = []
+        self.writer = None
+        if tensorboard_dir is not None:
+            from torch.utils.tensorboard import SummaryWriter
+            self.writer = SummaryWriter(str(tensorboard_dir))
+
+    def record(self, table: str, iteration: int, values: dict) -> None:
+        """Queue one row; tensor values stay on the device until the next flush."""
+        self.pending.append((table, iteration, values))
+
+    def flush(self, checkpoint: Path) -> None:
+        """One host-device sync for all pending rows; a non-finite loss stops the run before any checkpoint.
+
+        `checkpoint` is the run's last.pt, named in the error so the user knows what is kept.
+        """
+        import torch
+        if not self.pending:
+            return
+        keys = [[k for k, v in row.items() if isinstance(v, torch.Tensor)] for _, _, row in self.pending]
+        flat = [row[k] for (_, _, row), ks in zip(self.pending, keys) for k in ks]
+        numbers = iter(torch.stack([v.float() for v in flat]).tolist() if flat else [])
+        rows, self.pending = self.pending, []
+        for (table, iteration, row), ks in zip(rows, keys):
+            out = {k: (next(numbers) if k in ks else v) for k, v in row.items()}
+            bad = [k for k in ks if not math.isfinite(out[k])]
+            if bad:
+                kept = f"the last good checkpoint is {checkpoint}" if checkpoint.exists() else \
+                    "no checkpoint was written yet"
+                terms = ", ".join(f"{k}={out[k]:.4g}" for k in ks)
+                phase = "phase a" if table == "teacher" else "main"
+                raise GpslibError(f"Loss {', '.join(bad)} became non-finite at {phase} iteration "
+                                  f"{iteration} ({terms}); the run stopped and {kept}. Lower lr or check the data.")
+            getattr(self.history, table).append({"iteration": iteration, **out})
+            self.scalars(table, {k: out[k] for k in ks}, iteration)
+
+    def evaluation(self, row: dict) -> None:
+        """Append an evaluation row (mIoU per network, pseudo-label quality) to the history."""
+        self.history.evals.append(row)
+        self.scalars("eval", {k: v for k, v in row.items() if k.startswith(("miou", "acc", "agree"))},
+                     row["iteration"])
+
+    def scalars(self, prefix: str, values: dict, iteration: int) -> None:
+        if self.writer is not None:
+            for k, v in values.items():
+                self.writer.add_scalar(f"{prefix}/{k}", v, iteration)
+
+    def close(self) -> None:
+        if self.writer is not None:
+            self.writer.close()

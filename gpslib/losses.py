@@ -13,7 +13,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-IGNORE = 255
+from .data.palette import IGNORE
 
 
 def ce(logits: Tensor, target: Tensor) -> Tensor:

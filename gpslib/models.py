@@ -1,4 +1,7 @@
-"""The segmentation network: DeepLabV3+ from segmentation-models-pytorch, built three times with different seeds."""
+"""The segmentation network: DeepLabV3+ from segmentation-models-pytorch, built three times with different seeds.
+
+Also the roles: which networks each method trains (`ROLES_OF`), and the no-grad pass that makes pseudo-labels.
+"""
 from __future__ import annotations
 
 from pathlib import Path
@@ -10,6 +13,7 @@ from torch import nn
 from .errors import GpslibError
 
 ROLES = ("teacher", "student1", "student2")
+ROLES_OF = {"gps": ROLES, "cps": ROLES[1:], "supervised": ROLES[1:2]}   # the networks each method trains
 
 
 def build_segmenter(backbone: str = "resnet18", num_classes: int = 11, encoder_weights: str | None = None,
@@ -70,3 +74,19 @@ def count_parameters(model: nn.Module) -> dict[str, int]:
     """Parameters of encoder, decoder and head, for the networks chapter."""
     parts = {"encoder": model.encoder, "decoder": model.decoder, "head": model.segmentation_head}
     return {name: sum(p.numel() for p in part.parameters()) for name, part in parts.items()}
+
+
+def unwrap(net: nn.Module) -> nn.Module:
+    """The network inside a DistributedDataParallel wrapper (the network itself otherwise)."""
+    return net.module if isinstance(net, nn.parallel.DistributedDataParallel) else net
+
+
+@torch.no_grad()
+def predict_no_grad(net: nn.Module, x: torch.Tensor, mode: str = "eval") -> torch.Tensor:
+    """Logits of a pseudo-label pass: no gradient, BN in eval mode (default) or train mode."""
+    net = unwrap(net)
+    was_training = net.training
+    net.train(mode == "train")
+    logits = net(x)
+    net.train(was_training)
+    return logits

@@ -76,7 +76,7 @@ def test_table1_comparison_pascal():
 
 
 def test_latch_report_reads_history():
-    history = History({"epochs": 2}, {"rampup": {"r": 1.0, "latched_epoch": 1, "latched_iteration": 1}})
+    history = History({"epochs": 2, "method": "gps", "rampup": "adaptive"}, {"rampup": {"r": 1.0, "latched_epoch": 1, "latched_iteration": 1}})
     history.iterations = [{"iteration": i, "epoch": 1 + i // 2, "sup_s": 2.0 - i * 0.5, "sup_t": 0.6, "w": 0.4}
                           for i in range(4)]
     report = explain.latch_report(history)

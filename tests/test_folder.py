@@ -1,6 +1,8 @@
 """The `folder` dataset on tiny trees built here: split rules, classes, presets, a short run and every error."""
 import json
 import math
+import subprocess
+import sys
 import warnings
 
 import numpy as np
@@ -10,8 +12,11 @@ from PIL import Image
 
 from gpslib.cli import main
 from gpslib.config import folder_preset, make_config
+from gpslib.parameters import configure
 from gpslib.data import build_datasets
-from gpslib.data.folder import export_digits_as_folder, scan, split, summary
+from gpslib.data.digits import export_digits_as_folder
+from gpslib.data.folder import split, summary
+from gpslib.data.scan import scan
 from gpslib.errors import GpslibError
 from gpslib.train import train
 
@@ -65,7 +70,7 @@ def _stored(path):
 def test_split_counts_classes_and_mask_less_images(tmp_path):
     root = write_tree(tmp_path / "tree", n_masked=6, n_maskless=2, n_unlabeled=3)
     with pytest.warns(UserWarning, match=r"2 image\(s\) in .*images have no mask"):
-        cfg = make_config("folder", data_root=str(root), crop_size=16)
+        cfg = configure("folder", data_root=str(root), crop_size=16)
     assert cfg.partition == "1" and cfg.num_classes == 3 and cfg.run_name == "folder-tree-gps-seed0"
     data = build_datasets(cfg)
     assert (len(data.labeled), len(data.unlabeled), len(data.val)) == (5, 5, 1)   # hold-out: 20 % of 6 -> 1
@@ -89,8 +94,8 @@ def test_val_txt_and_a_holdout_that_ignores_the_run_seed(tmp_path):
     assert tree.val == ["m4", "m1"] and "val.txt" in tree.val_source
     assert split(tree).labeled == ["m0", "m2", "m3", "m5"]
     held = write_tree(tmp_path / "held", n_masked=10)
-    first = build_datasets(make_config("folder", data_root=str(held), crop_size=16, seed=0)).val.ids
-    again = build_datasets(make_config("folder", data_root=str(held), crop_size=16, seed=5)).val.ids
+    first = build_datasets(configure("folder", data_root=str(held), crop_size=16, seed=0)).val.ids
+    again = build_datasets(configure("folder", data_root=str(held), crop_size=16, seed=5)).val.ids
     assert first == again and len(first) == 2             # 20 % of 10, the same for every run seed
 
 
@@ -107,7 +112,7 @@ def test_ignore_index_is_mapped_to_255(tmp_path):
     mask = _stored(root / "masks" / "m0.png").copy()
     mask[mask == 255] = 9
     Image.fromarray(mask, mode="L").save(root / "masks" / "m0.png")
-    data = build_datasets(make_config("folder", data_root=str(root), crop_size=16))
+    data = build_datasets(configure("folder", data_root=str(root), crop_size=16))
     loaded = _load(data, "m0")[1]
     assert 9 not in loaded and np.array_equal(loaded == 255, mask == 9)
     assert np.array_equal(loaded[mask != 9], mask[mask != 9])
@@ -116,7 +121,7 @@ def test_ignore_index_is_mapped_to_255(tmp_path):
 def test_rgb_masks_are_converted_through_the_palette(tmp_path):
     root = write_tree(tmp_path / "tree", n_masked=4, rgb=2, val=["m3"])
     assert Image.open(root / "masks" / "m0.png").mode == "RGB"
-    data = build_datasets(make_config("folder", data_root=str(root), crop_size=16))
+    data = build_datasets(configure("folder", data_root=str(root), crop_size=16))
     for id_ in ("m0", "m1"):
         _, ids = _load(data, id_)
         colours = _stored(root / "masks" / f"{id_}.png")
@@ -148,7 +153,7 @@ def test_label_lists_hide_masks_and_accept_outside_images(tmp_path):
     parts = split(scan(root), labeled_file=tmp_path / "labeled.txt")
     assert parts.labeled == ["m0", "m1"] and parts.unlabeled == ["m2", "m3", "m4", "unlabeled/u0",
                                                                  "unlabeled/u1", "unlabeled/u2"]
-    cfg = make_config("folder", data_root=str(root), crop_size=16, labeled_file=str(tmp_path / "labeled.txt"),
+    cfg = configure("folder", data_root=str(root), crop_size=16, labeled_file=str(tmp_path / "labeled.txt"),
                       unlabeled_file=str(tmp_path / "unlabeled.txt"))
     data = build_datasets(cfg)
     assert data.unlabeled.ids == ["m2", "unlabeled/u1", str(outside)]
@@ -159,12 +164,12 @@ def test_label_lists_hide_masks_and_accept_outside_images(tmp_path):
 # ---------------------------------------------------------------- presets
 def test_preset_from_the_tree_and_user_overrides(tmp_path):
     root = write_tree(tmp_path / "tree", n_masked=6, n_unlabeled=3)
-    cfg = make_config("folder", data_root=str(root))
+    cfg = configure("folder", data_root=str(root))
     expected = folder_preset(24, 32, 3, 5, 3)
     assert {k: getattr(cfg, k) for k in expected} == expected
     assert (cfg.crop_size, cfg.batch_labeled, cfg.batch_unlabeled) == (16, 5, 3)   # 24 px -> 16, sets < 8
     assert cfg.backbone == "resnet18" and cfg.epochs == 1000                          # 1 iteration per epoch
-    mine = make_config("folder", data_root=str(root), crop_size=32, batch_unlabeled=1, epochs=3, lr=0.1)
+    mine = configure("folder", data_root=str(root), crop_size=32, batch_unlabeled=1, epochs=3, lr=0.1)
     assert (mine.crop_size, mine.batch_unlabeled, mine.epochs, mine.lr, mine.batch_labeled) == (32, 1, 3, 0.1, 5)
 
 
@@ -181,11 +186,27 @@ def test_preset_rule_scales_with_image_size():
 
 def test_a_checkpoint_config_does_not_need_the_tree(tmp_path):
     root = write_tree(tmp_path / "tree")
-    saved = make_config("folder", data_root=str(root), crop_size=16).to_dict()
+    saved = configure("folder", data_root=str(root), crop_size=16).to_dict()
     for path in sorted(root.rglob("*"), reverse=True):
         path.unlink() if path.is_file() else path.rmdir()
     again = make_config(**saved)                  # what predict.load_network does with a checkpoint's config
     assert again.num_classes == 3 and again.crop_size == 16
+
+
+def test_config_is_pure_the_tree_facts_come_from_the_data_side(tmp_path):
+    root = write_tree(tmp_path / "tree", n_masked=6, n_unlabeled=3)
+    with pytest.raises(GpslibError, match=r"configure\('folder', data_root=PATH\)"):
+        make_config("folder", data_root=str(root))
+    from gpslib.data import tree_facts
+    facts = tree_facts(str(root))
+    assert facts == {"short_side": 24, "long_side": 32, "num_classes": 3, "n_labeled": 5, "n_unlabeled": 3}
+    assert make_config("folder", data_root=str(root), tree=facts) == configure("folder", data_root=str(root))
+
+
+def test_config_imports_nothing_from_data():
+    code = "import sys, gpslib.config; print(sorted(m for m in sys.modules if m.split('.')[0] in ('gpslib', 'torch')))"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert "'gpslib.config'" in out and "gpslib.data" not in out and "'torch'" not in out
 
 
 # ---------------------------------------------------------------- the book's example tree
@@ -198,7 +219,7 @@ def test_export_digits_as_folder(tiny_digits, tmp_path):
     assert tree.num_classes == 11 and tree.class_names()[1] == "0" and len(tree.val) == 3
     rgb = sorted((root / "masks").iterdir())[0]
     assert Image.open(rgb).mode == "RGB"
-    data = build_datasets(make_config("folder", data_root=str(root)))
+    data = build_datasets(configure("folder", data_root=str(root)))
     k = data.labeled.ids.index(rgb.stem)
     source = _stored(tiny_digits / "SegmentationClass" / rgb.name)
     assert np.array_equal(data.labeled.load(k)[1], source)
@@ -208,7 +229,7 @@ def test_export_digits_as_folder(tiny_digits, tmp_path):
 
 # ---------------------------------------------------------------- training and the CLI
 def _tiny_run(root, out_dir, **kw):
-    return make_config("folder", data_root=str(root), epochs=1, iters_per_epoch=2, teacher_epochs=1,
+    return configure("folder", data_root=str(root), epochs=1, iters_per_epoch=2, teacher_epochs=1,
                        crop_size=16, batch_labeled=2, batch_unlabeled=2, val_limit=2, pseudo_eval_images=2,
                        device="cpu", amp=False, out_dir=str(out_dir), **kw)
 
@@ -325,26 +346,26 @@ def test_each_mistake_names_the_file(case, tmp_path):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         with pytest.raises(GpslibError) as err:
-            make_config("folder", data_root=str(root))
+            configure("folder", data_root=str(root))
     assert named in str(err.value)
 
 
 def test_missing_wrong_or_no_data_root(tmp_path, voc_aug):
     with pytest.raises(GpslibError, match="folder data root .*nowhere does not exist"):
-        make_config("folder", data_root=str(tmp_path / "nowhere"))
+        configure("folder", data_root=str(tmp_path / "nowhere"))
     with pytest.raises(GpslibError, match="pass data_root"):
-        make_config("folder")
+        configure("folder")
     with pytest.raises(GpslibError, match=r"laid out for Pascal VOC .*pass dataset='pascal'"):
-        make_config("folder", data_root=str(voc_aug))
+        configure("folder", data_root=str(voc_aug))
 
 
 def test_mistakes_found_when_the_datasets_are_built(tmp_path):
     root = write_tree(tmp_path / "tree", n_unlabeled=0)
     with pytest.raises(GpslibError, match=r"has no unlabeled images; put images without masks in .*unlabeled"):
-        build_datasets(make_config("folder", data_root=str(root), crop_size=16))
-    assert len(build_datasets(make_config("folder", data_root=str(root), method="supervised")).unlabeled) == 0
+        build_datasets(configure("folder", data_root=str(root), crop_size=16))
+    assert len(build_datasets(configure("folder", data_root=str(root), method="supervised")).unlabeled) == 0
     with pytest.raises(GpslibError, match=r"Mask .*m\d\.png holds class id 2 but num_classes is 2"):
-        build_datasets(make_config("folder", data_root=str(root), method="supervised", num_classes=2))
+        build_datasets(configure("folder", data_root=str(root), method="supervised", num_classes=2))
     (tmp_path / "labeled.txt").write_text("m0\nghost\n")
     with pytest.raises(GpslibError, match=r"labeled.txt names 'ghost' but .*images/ghost\.\* does not exist"):
-        make_config("folder", data_root=str(root), labeled_file=str(tmp_path / "labeled.txt"))
+        configure("folder", data_root=str(root), labeled_file=str(tmp_path / "labeled.txt"))

@@ -122,7 +122,7 @@ def test_merged_update_uses_previous_students_and_differs_from_two_step():
     # merged == a feedback step with labels from the students of the previous iteration
     cfg, nets, opt_s, opt_t, _ = setup(lr=2.0)
     y_old = losses.averaged_label(nets["student1"](batch.x_u), nets["student2"](batch.x_u)).detach()
-    loss, _ = gps.teacher_loss(nets["teacher"], batch, y_old, 1.0, cfg)
+    loss, _ = gps.feedback_objective(nets["teacher"], batch, y_old, 1.0, cfg)
     opt_t.zero_grad()
     loss.backward()
     opt_t.step()
@@ -165,6 +165,6 @@ def test_cps_baseline_has_no_teacher_and_supervised_one_network():
 
 def test_rampdown_scales_alpha():
     cfg, nets, opt_s, opt_t, batch = setup()
-    loss, terms = gps.guide_loss(nets["teacher"], nets["student1"], nets["student2"], batch, cfg, alpha_scale=0.2)
+    loss, terms = gps.guide_objective(nets["teacher"], nets["student1"], nets["student2"], batch, cfg, alpha_scale=0.2)
     expected = terms["sup_s"] + 0.5 * 0.2 * terms["gps"] + 1.5 * terms["cps"]
     assert loss.item() == pytest.approx(expected.item(), rel=1e-6)

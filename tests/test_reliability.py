@@ -69,6 +69,25 @@ def test_empty_data_root(tmp_path):
         build_datasets(make_config("pascal", "1/8", data_root=str(tmp_path / "voc")))
 
 
+def test_a_data_root_that_is_a_file_is_called_a_file(tmp_path):
+    (tmp_path / "voc.tar").write_bytes(b"not a folder")
+    with pytest.raises(GpslibError, match=r"data root .*voc.tar is a file, not a folder"):
+        build_datasets(make_config("pascal", "1/8", data_root=str(tmp_path / "voc.tar")))
+
+
+def test_too_few_classes_fail_before_any_training_step(voc_aug, tmp_path, monkeypatch):
+    from gpslib.train import Trainer, loop
+    steps = []
+    monkeypatch.setattr(loop, "supervised_step", lambda *a, **k: steps.append(1))
+    labeled, unlabeled = write_lists(tmp_path / "lists", VOC_TRAIN[:4], VOC_TRAIN[4:])
+    cfg = make_config("pascal", "1/8", data_root=str(voc_aug), labeled_file=str(labeled),
+                      unlabeled_file=str(unlabeled), num_classes=5, crop_size=16, batch_labeled=2, batch_unlabeled=2,
+                      encoder_weights="random", device="cpu", out_dir=str(tmp_path / "run"))
+    with pytest.raises(GpslibError, match=r"label\(s\) \[5, 20\] outside 0..4"):
+        Trainer(cfg, progress=False)                 # the masks hold 5 and 20: refused while building
+    assert not steps and not (tmp_path / "run" / "last.pt").exists()
+
+
 def test_data_root_laid_out_for_another_dataset(voc_aug, tmp_path):
     with pytest.raises(GpslibError, match=r"laid out for Pascal VOC .*JPEGImages/.*dataset='pascal'"):
         build_datasets(make_config("cityscapes", "1/8", data_root=str(voc_aug)))

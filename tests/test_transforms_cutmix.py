@@ -106,3 +106,13 @@ def test_mix_accepts_three_dim_mask(shape):
     mask[:, :4] = 1
     out = mix(labels, mask)
     assert out[0, :4].eq(1).all() and out[0, 4:].eq(0).all()
+
+
+def test_read_only_pixels_are_copied_without_a_warning():
+    import warnings
+    image = np.zeros((20, 24, 3), np.uint8)
+    image.flags.writeable = False              # what np.asarray of a PIL image gives
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        x, _ = eval_transform()(image, np.zeros((20, 24), np.uint8))
+    assert x.shape == (3, 20, 24)

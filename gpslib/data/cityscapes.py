@@ -11,9 +11,9 @@ from pathlib import Path
 import numpy as np
 
 from .. import paths
-from ..errors import GpslibError
 from . import layout
-from .dataset import Sample, SegmentationDataset
+from .dataset import DataBundle, Sample, bundle
+from .palette import class_names, palette_for
 from .pascal import read_ids
 
 LAYOUT = ("leftImg8bit/{train,val}/<city>/<id>_leftImg8bit.png and "
@@ -67,6 +67,8 @@ def val_ids(root: Path) -> list[str]:
     return ids if ids is not None else read_ids(paths.SPLITS_DIR / "cityscapes" / "val.txt")
 
 
-def dataset(root: Path, ids: list[str], split: str, transform, num_classes: int, where: str) -> SegmentationDataset:
+def datasets(cfg, root: Path, partition, transforms) -> DataBundle:
+    """Labeled, unlabeled (from train) and validation (val) sets of a Cityscapes tree."""
     check_root(root)
-    return SegmentationDataset(samples(root, split, ids), transform, num_classes, where)
+    return bundle(lambda ids, split: samples(root, split, ids), partition, val_ids(root), transforms, cfg,
+                  class_names(cfg.dataset, cfg.num_classes), palette_for(cfg.dataset), "leftImg8bit/val")

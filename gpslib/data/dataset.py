@@ -19,8 +19,7 @@ from PIL import Image
 from torch.utils.data import Dataset
 
 from ..errors import CorruptFileError, GpslibError
-
-IGNORE = 255
+from .palette import IGNORE
 
 
 @dataclass(frozen=True)
@@ -30,6 +29,31 @@ class Sample:
     mask: Path | None                  # None: an unlabeled image without a mask (every pixel reads as ignore)
     lut: np.ndarray | None = None      # 256-entry table from stored values to train ids (Cityscapes labelIds)
     palette: np.ndarray | None = None  # Kx3 colours of classes 0..K-1: RGB masks drawn in them are converted
+
+
+@dataclass
+class DataBundle:
+    """What build_datasets returns for any layout: the three sets, the split they come from, classes, colours."""
+    labeled: "SegmentationDataset"
+    unlabeled: "SegmentationDataset"
+    val: "SegmentationDataset"
+    partition: object                      # data.partitions.Partition
+    num_classes: int
+    class_names: list[str]
+    palette: np.ndarray                    # 256 colours that draw the masks
+
+
+def bundle(samples_of, partition, val_ids: list[str], transforms, cfg, class_names: list[str], palette: np.ndarray,
+           val_where: str, train_where: str | None = None) -> DataBundle:
+    """The labeled, unlabeled (training transform) and validation (eval transform) sets of a layout, whose
+    `samples_of(ids, split)` says where each id's files are. Errors name the user's list, else `train_where`
+    (default: where the partition came from)."""
+    train_tf, eval_tf = transforms
+    n, where = cfg.num_classes, train_where or partition.source
+    labeled = SegmentationDataset(samples_of(partition.labeled, "train"), train_tf, n, cfg.labeled_file or where)
+    unlabeled = SegmentationDataset(samples_of(partition.unlabeled, "train"), train_tf, n, cfg.unlabeled_file or where)
+    val = SegmentationDataset(samples_of(val_ids, "val"), eval_tf, n, val_where)
+    return DataBundle(labeled, unlabeled, val, partition, n, class_names, palette)
 
 
 def check_files(samples: list[Sample], where: str) -> None:

@@ -17,13 +17,16 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
+import yaml
 from PIL import Image
 
 from .. import paths
+from ..errors import GpslibError
 from .palette import PALETTE
 
 NUM_CLASSES = 11
@@ -219,3 +222,48 @@ def describe(root: Path | None = None) -> str:
             f"{len(info['source_digits']['val'])} others, and {len(info['source_digits'].get('pretrain', []))} more are "
             f"kept for encoder pre-training; {NUM_CLASSES} classes (background, digits 0-9 as 1-10), "
             f"255 marks a 1-pixel border; generated with seed {info['seed']}.")
+
+
+# ---------------------------------------------------------------- the book's example folder tree
+def export_digits_as_folder(dest: str | Path, n_labeled: int = 40, n_unlabeled: int = 160, n_val: int = 20,
+                            rgb_masks: int = 2, source: str | Path | None = None) -> Path:
+    """Copy embedded digit scenes into a new folder tree: masked train scenes, mask-less ones, val scenes.
+
+    Labeled scenes keep their palette PNG masks, except the first `rgb_masks`, saved as RGB in the class
+    colours to show the conversion; classes.yaml declares the 11 digit classes, their colours and the ignore
+    colour; val.txt lists the val scenes (unseen handwriting). `source` is a generated digits dataset
+    (default: data/digits, generated if needed). Refuses a non-empty dest.
+    """
+    from .palette import DIGIT_CLASSES, IGNORE
+    from .scan import read_list
+
+    src = ensure_digits() if source is None else Path(source)   # a given source is used as it is, any size
+    if not is_complete(src):
+        raise GpslibError(f"{src} holds no complete digits dataset; generate one with ensure_digits({str(src)!r}).")
+    lists = src / "ImageSets" / "Segmentation"
+    train, val = read_list(lists / "train.txt"), read_list(lists / "val.txt")
+    if n_labeled + n_unlabeled > len(train) or n_val > len(val):
+        raise GpslibError(f"{src} has {len(train)} train and {len(val)} val scenes, fewer than the "
+                          f"{n_labeled}+{n_unlabeled} and {n_val} asked for.")
+    dest = Path(dest)
+    if dest.exists() and any(dest.iterdir()):
+        raise GpslibError(f"{dest} is not empty; export into a new folder.")
+    for folder in ("images", "masks", "unlabeled"):
+        (dest / folder).mkdir(parents=True, exist_ok=True)
+    labeled_ids = train[:n_labeled] + val[:n_val]
+    for k, id_ in enumerate(labeled_ids):
+        shutil.copyfile(src / "JPEGImages" / f"{id_}.jpg", dest / "images" / f"{id_}.jpg")
+        mask = src / "SegmentationClass" / f"{id_}.png"
+        if k < rgb_masks:
+            with Image.open(mask) as img:
+                Image.fromarray(PALETTE[np.array(img)]).save(dest / "masks" / f"{id_}.png")
+        else:
+            shutil.copyfile(mask, dest / "masks" / f"{id_}.png")
+    for id_ in train[n_labeled:n_labeled + n_unlabeled]:
+        shutil.copyfile(src / "JPEGImages" / f"{id_}.jpg", dest / "unlabeled" / f"{id_}.jpg")
+    classes = {"names": list(DIGIT_CLASSES), "ignore_index": IGNORE,
+               "palette": PALETTE[: len(DIGIT_CLASSES)].tolist(), "ignore_color": PALETTE[IGNORE].tolist()}
+    (dest / "classes.yaml").write_text(yaml.safe_dump(classes, default_flow_style=None, sort_keys=False))
+    (dest / "val.txt").write_text("\n".join(val[:n_val]) + "\n")
+    return dest
+

@@ -30,6 +30,8 @@ def check_root(root: Path, dataset: str, layout: str) -> None:
     """Raise a GpslibError unless `root` exists, is not empty and has `dataset`'s top-level folder."""
     root, name = Path(root), NAMES.get(dataset, dataset)
     hint = f"it should hold {layout} (see data/README.md), or set data_root to where the data is"
+    if root.is_file():
+        raise GpslibError(f"The {name} data root {root} is a file, not a folder; {hint}.")
     if not root.is_dir():
         raise GpslibError(f"The {name} data root {root} does not exist; {hint}.")
     if not any(root.iterdir()):

@@ -1,7 +1,10 @@
-"""Class names and colours, so masks can be drawn the way VOC and Cityscapes users expect to see them."""
+"""Class names and colours, so masks can be drawn the way VOC and Cityscapes users expect to see them; and the
+one ignore label, which every mask, loss and metric of the package shares."""
 from __future__ import annotations
 
 import numpy as np
+
+IGNORE = 255   # the label of pixels no loss or metric counts (VOC's object borders, padding, unlabeled images)
 
 # Digits: class 0 is background and digit d is class d + 1, so "background" keeps VOC's index 0.
 DIGIT_CLASSES = ["background"] + [str(d) for d in range(10)]
@@ -28,7 +31,7 @@ def _voc_palette() -> np.ndarray:
             b |= ((value >> 2) & 1) << shift
             value >>= 3
         palette[index] = (r, g, b)
-    palette[255] = (224, 224, 192)  # VOC draws the ignore label in this near-white
+    palette[IGNORE] = (224, 224, 192)  # VOC draws the ignore label in this near-white
     return palette
 
 

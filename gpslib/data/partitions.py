@@ -1,4 +1,7 @@
-"""Which training ids are labeled and which are unlabeled, and where that decision came from.
+"""The one split system: which training ids are labeled and which are unlabeled, and where that decision came from.
+
+Every layout returns a `Partition` (a folder tree's also names its validation ids and image paths, see
+folder.py); GPS-dagger is `add_dagger` and the text of `gpslib splits` is `describe`, whatever the layout.
 
 Three sources, in order: the user's own two list files; for VOC/Cityscapes the CPS lists shipped in
 data/splits, which exist for the paper's fractions (1/16, 1/8, 1/4, 1/2) only, so any other fraction there is
@@ -13,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .. import paths
-from ..config import PAPER_PARTITIONS, parse_partition, partition_slug
+from ..partition import PAPER_PARTITIONS, parse_partition, partition_slug
 from ..errors import GpslibError
 from . import cityscapes, pascal
 
@@ -25,6 +28,24 @@ class Partition:
     labeled: list[str]
     unlabeled: list[str]
     source: str
+    val: list[str] | None = None             # a folder tree's validation ids (the others read their val list)
+    paths: dict[str, Path] | None = None     # a folder tree's id -> image, including list entries outside it
+
+
+def add_dagger(part: Partition) -> Partition:
+    """GPS-dagger: the labeled ids also join the unlabeled set (their labels are never used there)."""
+    present = set(part.unlabeled)
+    part.unlabeled = part.unlabeled + [i for i in part.labeled if i not in present]
+    part.source += ", with the labeled ids added to the unlabeled set (GPS-dagger)"
+    return part
+
+
+def describe(part: Partition, title: str, extra: tuple[str, ...] = ()) -> str:
+    """The lines of `gpslib splits`: a title, the counts, where the lists come from, and any extra lines."""
+    counts = [f"labeled:   {len(part.labeled)} images", f"unlabeled: {len(part.unlabeled)} images"]
+    if part.val is not None:
+        counts.append(f"val:       {len(part.val)} images")
+    return "\n".join([title, *counts, f"source:    {part.source}", *extra])
 
 
 def default_root(dataset: str, root: str | Path | None) -> Path:
@@ -108,12 +129,8 @@ def resolve_partition(dataset: str, root: str | Path | None, partition: str, see
         labeled = [i for i in ids if i in chosen]
         unlabeled = [i for i in ids if i not in chosen]
         source = f"a split of the {len(ids)} training ids seeded with seed={seed} ({fraction} labeled)"
-    if dagger:
-        present = set(unlabeled)
-        unlabeled = unlabeled + [i for i in labeled if i not in present]
-        source += ", with the labeled ids added to the unlabeled set (GPS-dagger)"
-    return Partition(labeled, unlabeled, source)
-
+    part = Partition(labeled, unlabeled, source)
+    return add_dagger(part) if dagger else part
 
 def summary(dataset: str, root: str | Path | None, partition: str, seed: int = 0, dagger: bool = False,
             labeled_file: str | Path | None = None, unlabeled_file: str | Path | None = None) -> str:
@@ -124,9 +141,4 @@ def summary(dataset: str, root: str | Path | None, partition: str, seed: int = 0
         if not is_complete(root):
             ensure_digits(root)
     part = resolve_partition(dataset, root, partition, seed, labeled_file, unlabeled_file, dagger)
-    return "\n".join([
-        f"dataset {dataset}, partition {parse_partition(partition)}" + (" (GPS-dagger)" if dagger else ""),
-        f"labeled:   {len(part.labeled)} images",
-        f"unlabeled: {len(part.unlabeled)} images",
-        f"source:    {part.source}",
-    ])
+    return describe(part, f"dataset {dataset}, partition {parse_partition(partition)}" + (" (GPS-dagger)" if dagger else ""))

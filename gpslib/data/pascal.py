@@ -12,8 +12,8 @@ from pathlib import Path
 
 from ..errors import GpslibError
 from . import layout
-from .dataset import Sample, SegmentationDataset
-from .palette import PALETTE
+from .dataset import DataBundle, Sample, bundle
+from .palette import PALETTE, class_names, palette_for
 
 MASK_DIRS = ("SegmentationClassAug", "SegmentationClass")
 LAYOUT = ("JPEGImages/<id>.jpg, SegmentationClassAug/<id>.png (or SegmentationClass/<id>.png) "
@@ -65,6 +65,9 @@ def val_ids(root: Path) -> list[str]:
     return read_ids(Path(root) / "ImageSets" / "Segmentation" / "val.txt")
 
 
-def dataset(root: Path, ids: list[str], transform, num_classes: int, where: str) -> SegmentationDataset:
+def datasets(cfg, root: Path, partition, transforms) -> DataBundle:
+    """Labeled, unlabeled and validation sets of a VOC-layout tree (VOC itself, or the digits)."""
     check_root(root)
-    return SegmentationDataset(samples(root, ids), transform, num_classes, where)
+    return bundle(lambda ids, split: samples(root, ids), partition, val_ids(root), transforms, cfg,
+                  class_names(cfg.dataset, cfg.num_classes), palette_for(cfg.dataset),
+                  str(Path(root) / "ImageSets/Segmentation/val.txt"))

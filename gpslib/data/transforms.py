@@ -16,9 +16,10 @@ from torchvision import tv_tensors
 from torchvision.transforms import v2
 from torchvision.transforms.v2 import functional as F
 
+from .palette import IGNORE
+
 MEAN = (0.485, 0.456, 0.406)
 STD = (0.229, 0.224, 0.225)
-IGNORE = 255
 
 
 class RandomScale:
@@ -34,6 +35,12 @@ class RandomScale:
         height, width = image.shape[-2:]
         size = [max(1, round(height * scale)), max(1, round(width * scale))]
         return F.resize(image, size, antialias=True), F.resize(mask, size)
+
+
+def _writable(array: np.ndarray) -> np.ndarray:
+    """A contiguous array torch may share: read-only ones (np.asarray of a PIL image) are copied."""
+    array = np.ascontiguousarray(array)
+    return array if array.flags.writeable else array.copy()
 
 
 class SegTransform:
@@ -52,8 +59,8 @@ class SegTransform:
         self.steps = v2.Compose(steps)
 
     def __call__(self, image: np.ndarray, mask: np.ndarray):
-        img = tv_tensors.Image(torch.from_numpy(np.ascontiguousarray(image)).permute(2, 0, 1))
-        msk = tv_tensors.Mask(torch.from_numpy(np.ascontiguousarray(mask)))
+        img = tv_tensors.Image(torch.from_numpy(_writable(image)).permute(2, 0, 1))
+        msk = tv_tensors.Mask(torch.from_numpy(_writable(mask)))
         if self.scale is not None:
             img, msk = self.scale(img, msk)
         img, msk = self.steps(img, msk)

@@ -9,6 +9,7 @@ import torch.distributed as dist
 from torch import nn
 
 from ..errors import GpslibError
+from ..models import unwrap  # noqa: F401 - the trainer unwraps through this module
 
 
 @dataclass
@@ -54,10 +55,6 @@ def wrap(net: nn.Module, runtime: Runtime) -> nn.Module:
         return nn.parallel.DistributedDataParallel(net)
     net = nn.SyncBatchNorm.convert_sync_batchnorm(net)
     return nn.parallel.DistributedDataParallel(net, device_ids=[runtime.device.index])
-
-
-def unwrap(net: nn.Module) -> nn.Module:
-    return net.module if isinstance(net, nn.parallel.DistributedDataParallel) else net
 
 
 def teardown() -> None:

@@ -1,8 +1,10 @@
 """One GPS iteration (section 3): the guide step (eq. 3-7) then the feedback step (eq. 8-10).
 
-Read next to the paper: `guide_step` trains S1, S2 with L_sup^s + alpha L_gps + beta L_cps, using the teacher's
-pseudo-labels Y^t; `feedback_step` then asks the students *as just updated* for their averaged pseudo-labels
-Y^{s-bar} and trains T with L_sup^t + w(e) gamma L_fps. `update="merged"` (Fig. 6a) instead computes
+Read next to the paper: `guide_objective` is eq. 7 for S1, S2 (L_sup^s + alpha L_gps + beta L_cps, using the
+teacher's pseudo-labels Y^t); `feedback_objective` is eq. 10 for T (L_sup^t + w(e) gamma L_fps, with the
+averaged pseudo-labels Y^{s-bar} of the students *as just updated*). Each sums its terms with the formula of
+the same equation in losses.py (`losses.guide_loss`, `losses.feedback_loss`); `gps_iteration` runs the two
+steps. `update="merged"` (Fig. 6a) instead computes
 Y^{s-bar} from the students before their update and takes one step on the summed loss.
 
 CutMix follows CPS: every pseudo-label is computed on the unmixed images and then mixed with the same
@@ -13,14 +15,16 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from contextlib import AbstractContextManager, nullcontext
-from dataclasses import dataclass
 
 import torch
 from torch import Tensor, nn
 
 from .. import losses
-from ..data.cutmix import mix
-from .distributed import unwrap
+from ..models import predict_no_grad
+from .batch import Batch
+
+__all__ = ["Batch", "predict_no_grad", "pseudo_label", "feedback_label", "guide_objective", "feedback_objective",
+           "gps_iteration", "cps_iteration", "supervised_step"]
 
 
 Timer = Callable[[str], AbstractContextManager]
@@ -29,30 +33,6 @@ Timer = Callable[[str], AbstractContextManager]
 def no_timer(_phase: str) -> AbstractContextManager:
     """The default: phases are not timed. `gpslib bench` passes a timer that records each named phase."""
     return nullcontext()
-
-
-@dataclass
-class Batch:
-    """One iteration's data on the device: labeled X^l, Y^l; unlabeled X^u and its CutMix boxes (or None)."""
-    x_l: Tensor
-    y_l: Tensor
-    x_u: Tensor | None = None
-    boxes: Tensor | None = None
-
-    def mixed(self, t: Tensor) -> Tensor:
-        """Apply this batch's CutMix to an image batch or a label map (identity without CutMix)."""
-        return t if self.boxes is None else mix(t, self.boxes)
-
-
-@torch.no_grad()
-def predict_no_grad(net: nn.Module, x: Tensor, mode: str = "eval") -> Tensor:
-    """Logits of a pseudo-label pass: no gradient, BN in eval mode (default) or train mode."""
-    net = unwrap(net)
-    was_training = net.training
-    net.train(mode == "train")
-    logits = net(x)
-    net.train(was_training)
-    return logits
 
 
 def pseudo_label(net: nn.Module, batch: Batch, mode: str = "eval") -> Tensor:
@@ -74,7 +54,7 @@ def _forward_split(net: nn.Module, x_l: Tensor, x_u: Tensor | None) -> tuple[Ten
     return logits[: len(x_l)], logits[len(x_l):]
 
 
-def guide_loss(t: nn.Module | None, s1: nn.Module, s2: nn.Module, batch: Batch, cfg,
+def guide_objective(t: nn.Module | None, s1: nn.Module, s2: nn.Module, batch: Batch, cfg,
                alpha_scale: float = 1.0, timer: Timer = no_timer) -> tuple[Tensor, dict[str, Tensor]]:
     """Eq. 7 for the current students; t=None (or use_gps off) leaves L_gps out, as in CPS."""
     use_u = batch.x_u is not None and ((cfg.use_gps and t is not None) or cfg.use_cps)
@@ -103,7 +83,7 @@ def guide_loss(t: nn.Module | None, s1: nn.Module, s2: nn.Module, batch: Batch, 
     return loss, terms
 
 
-def teacher_loss(t: nn.Module, batch: Batch, y_sbar: Tensor | None, w: float, cfg,
+def feedback_objective(t: nn.Module, batch: Batch, y_sbar: Tensor | None, w: float, cfg,
                  timer: Timer = no_timer) -> tuple[Tensor, dict[str, Tensor]]:
     """Eq. 10: L_sup^t + w(e) gamma L_fps (L_fps left out when y_sbar is None)."""
     with timer("feedback forward"):
@@ -143,14 +123,14 @@ def gps_iteration(nets: dict[str, nn.Module], opt_students: torch.optim.Optimize
     if cfg.update == "merged":
         # Fig. 6a: every pseudo-label from the networks of the previous iteration, one update of all three.
         y_sbar = feedback_labels()
-        g_loss, g_terms = guide_loss(t, s1, s2, batch, cfg, alpha_scale, timer)
-        f_loss, f_terms = teacher_loss(t, batch, y_sbar, w, cfg, timer)
+        g_loss, g_terms = guide_objective(t, s1, s2, batch, cfg, alpha_scale, timer)
+        f_loss, f_terms = feedback_objective(t, batch, y_sbar, w, cfg, timer)
         _step([opt_students, opt_teacher], g_loss + f_loss, timer, "merged backward")
     else:
-        g_loss, g_terms = guide_loss(t, s1, s2, batch, cfg, alpha_scale, timer)   # guide step (eq. 7) ...
+        g_loss, g_terms = guide_objective(t, s1, s2, batch, cfg, alpha_scale, timer)   # guide step (eq. 7) ...
         _step([opt_students], g_loss, timer, "guide backward")                      # ... updates S1 and S2 only
         y_sbar = feedback_labels()                                                   # from the UPDATED students
-        f_loss, f_terms = teacher_loss(t, batch, y_sbar, w, cfg, timer)            # feedback step (eq. 10) ...
+        f_loss, f_terms = feedback_objective(t, batch, y_sbar, w, cfg, timer)            # feedback step (eq. 10) ...
         _step([opt_teacher], f_loss, timer, "feedback backward")                    # ... updates T only
     return {k: v.detach() for k, v in {**g_terms, **f_terms}.items()}
 
@@ -158,7 +138,7 @@ def gps_iteration(nets: dict[str, nn.Module], opt_students: torch.optim.Optimize
 def cps_iteration(nets: dict[str, nn.Module], opt_students: torch.optim.Optimizer, batch: Batch,
                   cfg, timer: Timer = no_timer) -> dict[str, Tensor]:
     """The CPS baseline: two students, L_sup^s + beta L_cps, no teacher."""
-    loss, terms = guide_loss(None, nets["student1"], nets["student2"], batch, cfg, timer=timer)
+    loss, terms = guide_objective(None, nets["student1"], nets["student2"], batch, cfg, timer=timer)
     _step([opt_students], loss, timer, "guide backward")
     return {k: v.detach() for k, v in terms.items()}
 

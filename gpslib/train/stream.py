@@ -9,11 +9,11 @@ from __future__ import annotations
 import torch
 from torch.utils.data import DataLoader, Dataset, Sampler
 
-_MIX = 1_000_003
+MIX = 1_000_003    # mixes (seed, stream, epoch) and (seed, iteration) into one seed
 
 
 def _stream_seed(seed: int, stream: int, epoch: int) -> int:
-    return (seed * _MIX + stream) * _MIX + epoch
+    return (seed * MIX + stream) * MIX + epoch
 
 
 class StreamBatchSampler(Sampler):

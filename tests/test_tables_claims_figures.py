@@ -1,4 +1,4 @@
-"""gpslib.report on synthetic histories: tables have the right rows and values, verdicts follow the numbers."""
+"""tables, claims and figures on synthetic histories: tables have the right rows and values, verdicts follow the numbers."""
 from __future__ import annotations
 
 import math
@@ -8,7 +8,7 @@ import pytest
 
 matplotlib.use("Agg")
 
-from gpslib import report  # noqa: E402
+from gpslib import claims, experiments, figures, parameters, report, tables  # noqa: E402
 from gpslib.errors import GpslibError  # noqa: E402
 from gpslib.history import History  # noqa: E402
 
@@ -53,25 +53,25 @@ def make_history(method="gps", partition="1/8", final=0.5, first=None, epochs=3,
 
 
 def test_describe_run_names_dataset_partition_iterations_device():
-    text = report.describe_run(make_history())
+    text = tables.describe_run(make_history())
     for part in ("digits", "1/8", "GPS", "12 it", "cpu", "6 phase-a"):
         assert part in text
 
 
 def test_final_and_per_class_tables():
     h = make_history(final=0.6)
-    assert list(report.final_miou(h).index) == ["T", "S1", "S2"]
-    assert report.final_miou(h).loc["S1", "mIoU (%)"] == pytest.approx(60.0)
-    table = report.per_class_table(h, ["bg", "a", "b"])
+    assert list(tables.final_miou(h).index) == ["T", "S1", "S2"]
+    assert tables.final_miou(h).loc["S1", "mIoU (%)"] == pytest.approx(60.0)
+    table = tables.per_class_table(h, ["bg", "a", "b"])
     assert list(table.index) == ["bg", "a", "b", "mIoU"]
     assert list(table.columns) == ["T", "S1", "S2"]
     assert table.loc["mIoU", "T"] == pytest.approx(54.0)
     # supervised runs have one network only
-    assert list(report.per_class_table(make_history("supervised"), ["bg", "a", "b"]).columns) == ["S1"]
+    assert list(tables.per_class_table(make_history("supervised"), ["bg", "a", "b"]).columns) == ["S1"]
 
 
 def test_loss_frame_has_phase_a_and_every_term():
-    frame = report.loss_frame(make_history())
+    frame = tables.loss_frame(make_history())
     assert set(frame["phase"]) == {"a: teacher alone", "b/c: main loop"}
     assert {"sup_s", "gps", "cps", "sup_t", "fps", "guide", "feedback"} <= set(frame["term"])
     assert len(frame[frame["phase"] == "a: teacher alone"]) == 6
@@ -80,23 +80,40 @@ def test_loss_frame_has_phase_a_and_every_term():
 def test_figures_are_returned_closed_and_titled():
     import matplotlib.pyplot as plt
     h = make_history()
-    for fig in (report.plot_losses(h), report.plot_rampup(h), report.plot_pseudo_label_accuracy(h),
-                report.plot_miou_curves({"a": h, "b": make_history("cps")}),
-                report.plot_fps_flow({"two_step": h, "merged": make_history(fps_level=2.0)}),
-                report.plot_rampup_variants({"adaptive": h})):
+    for fig in (figures.plot_losses(h), figures.latch_plot(h, smooth_window=None), figures.plot_pseudo_label_accuracy(h),
+                figures.plot_miou_curves({"a": h, "b": make_history("cps")}),
+                figures.plot_fps_flow({"two_step": h, "merged": make_history(fps_level=2.0)}),
+                figures.plot_rampup_variants({"adaptive": h})):
         assert fig._suptitle is not None and "digits" in fig._suptitle.get_text() and "cpu" in fig._suptitle.get_text()
         assert not plt.fignum_exists(fig.number)
-    assert report.plot_rampup(make_history("cps")) is not None
+    assert figures.latch_plot(make_history("cps")) is not None
+
+
+def test_a_run_without_hidden_masks_says_so_instead_of_an_empty_plot():
+    h = make_history()
+    for ev in h.evals:                       # a folder run: unlabeled images have no masks to score against
+        for key in ("acc_teacher", "acc_students", "agreement"):
+            ev.pop(key)
+    fig = figures.plot_pseudo_label_accuracy(h)
+    texts = [t.get_text() for ax in fig.axes for t in ax.texts]
+    assert any("no hidden masks" in t for t in texts) and not any(ax.lines for ax in fig.axes)
+
+
+def test_latch_text_states_each_case():
+    assert "fired at the end of epoch 2 (iteration 7)" in claims.latch_text(make_history())
+    assert "did not fire" in claims.latch_text(make_history(latch=None))
+    assert "no latch by design" in claims.latch_text(make_history(rampup="fixed"))
+    assert claims.latch_text(make_history("cps")).startswith("No teacher")
 
 
 def test_summary_table_rows_and_values():
     results = {"main": {"gps-1_8": make_history(final=0.5), "cps-1_8": make_history("cps", final=0.4)}}
-    table = report.summary_table(results)
+    table = tables.summary_table(results)
     assert list(table["run"]) == ["gps-1_8", "cps-1_8"]
     assert table.loc[0, "S1 mIoU (%)"] == pytest.approx(50.0)
     assert table.loc[0, "latch epoch"] == 2 and pd_isna(table.loc[1, "T mIoU (%)"])
     assert table.loc[0, "iterations"] == 6 + 12 and table.loc[0, "wall (min)"] == 2.0
-    assert report.summary_table({}).empty
+    assert tables.summary_table({}).empty
 
 
 def pd_isna(value):
@@ -105,90 +122,92 @@ def pd_isna(value):
 
 
 def test_verdict_follows_the_numbers():
-    assert "confirmed" in report.verdict({"GPS": 60.0, "CPS": 50.0, "SupOnly": 40.0}, "GPS >= CPS >= SupOnly")
-    text = report.verdict({"GPS": 45.0, "CPS": 50.0, "SupOnly": 40.0}, "GPS >= CPS >= SupOnly")
+    assert "confirmed" in claims.verdict({"GPS": 60.0, "CPS": 50.0, "SupOnly": 40.0}, "GPS >= CPS >= SupOnly")
+    text = claims.verdict({"GPS": 45.0, "CPS": 50.0, "SupOnly": 40.0}, "GPS >= CPS >= SupOnly")
     assert "not confirmed" in text and "CPS beats GPS by 5.00" in text
-    assert report.verdict({"GPS": 49.9, "CPS": 50.0}, "x", margin=0.5).startswith("x: confirmed")
-    assert report.verdict({"GPS": 49.9, "CPS": 50.0}, "x").startswith("x: not confirmed")
-    assert "cannot be checked" in report.verdict({"GPS": 60.0, "CPS": math.nan}, "x")
+    assert claims.verdict({"GPS": 49.9, "CPS": 50.0}, "x", margin=0.5).startswith("x: confirmed")
+    assert claims.verdict({"GPS": 49.9, "CPS": 50.0}, "x").startswith("x: not confirmed")
+    assert "cannot be checked" in claims.verdict({"GPS": 60.0, "CPS": math.nan}, "x")
     # equal scores (every network at the background-only level) are a tie, not a confirmation
-    tie = report.verdict({"GPS": 8.31, "CPS": 8.31, "SupOnly": 8.31}, "x")
+    tie = claims.verdict({"GPS": 8.31, "CPS": 8.31, "SupOnly": 8.31}, "x")
     assert tie.startswith("x: not separated") and "confirmed" not in tie
 
 
 def test_flow_verdict_reads_the_first_epoch():
     runs = {"gps": make_history(final=0.5, first=0.4), "cps": make_history("cps", final=0.5, first=0.05)}
-    text = report.flow_verdict(runs)
+    text = claims.flow_verdict(runs)
     assert "GPS 40.00 vs CPS 5.00" in text and "confirms" in text
     runs["cps"] = make_history("cps", final=0.5, first=0.45)
-    assert "refutes" in report.flow_verdict(runs)
+    assert "refutes" in claims.flow_verdict(runs)
 
 
 def test_table4_places_runs_next_to_the_paper():
     runs = {"gps1-cps1-fps1": make_history(final=0.6), "gps1-cps1-fps0": make_history(final=0.55, use_fps=False)}
-    table = report.table4(runs)
+    table = tables.table4(runs)
     assert len(table) == 6 and table.loc["gps1-cps1-fps1", "paper VOC"] == 73.95
     assert table.loc["gps1-cps1-fps1", "ours S1 (%)"] == 60.0
     assert table["ours S1 (%)"].isna().sum() == 4
-    extra = report.table4({"gps0-cps0-fps0": make_history(final=0.3)})
+    extra = tables.table4({"gps0-cps0-fps0": make_history(final=0.3)})
     assert len(extra) == 7 and extra.index[-1] == "gps0-cps0-fps0" and pd_isna(extra.iloc[-1]["paper VOC"])
     assert extra.loc["gps1-cps0-fps0", "L_gps"] == "✓" and extra.loc["gps0-cps0-fps0", "L_gps"] == "–"
-    assert "gps0-cps0-fps0 (30.00) was recorded but is not a row" in report.table4_text(extra)
-    text = report.table4_text(table)
+    assert "gps0-cps0-fps0 (30.00) was recorded but is not a row" in claims.table4_text(extra)
+    text = claims.table4_text(table)
     assert "adding L_fps to L_gps + L_cps: paper +1.23 points (VOC), ours +5.00 points — same sign" in text
     assert "not recorded yet" in text
-    tied = report.table4({"gps1-cps1-fps1": make_history(final=0.3), "gps1-cps1-fps0": make_history(final=0.3)})
-    assert "ours +0.00 points — a tie" in report.table4_text(tied)
+    tied = tables.table4({"gps1-cps1-fps1": make_history(final=0.3), "gps1-cps1-fps0": make_history(final=0.3)})
+    assert "ours +0.00 points — a tie" in claims.table4_text(tied)
 
 
 def test_update_and_rampup_texts():
     runs = {"two_step": make_history(final=0.6), "merged": make_history(final=0.5, fps_level=3.0)}
-    text = report.update_text(runs)
+    text = claims.update_text(runs)
     assert "is lower, as in Fig. 6b" in text and "confirmed" in text
     close = {"two_step": make_history(final=0.6), "merged": make_history(final=0.6)}   # same L_fps level
-    assert "indistinguishable" in report.update_text(close)
-    assert "not recorded" in report.update_text({"two_step": runs["two_step"]})
-    text = report.rampup_text({"adaptive": make_history(final=0.6), "none": make_history(final=0.7, rampup="none")})
+    assert "indistinguishable" in claims.update_text(close)
+    assert "not recorded" in claims.update_text({"two_step": runs["two_step"]})
+    text = claims.rampup_text({"adaptive": make_history(final=0.6), "none": make_history(final=0.7, rampup="none")})
     assert "adaptive >= none: not confirmed" in text and "adaptive >= fixed: cannot be checked" in text
 
 
 def test_missing_text_and_commands():
-    assert "Not recorded yet in 'main': b" in report.missing_text("main", ["a", "b"], {"a": 1})
-    assert "All 2 runs" in report.missing_text("main", ["a", "b"], {"a": 1, "b": 2})
-    assert "papermill" in report.commands_table({"x": make_history()}).loc["x", "command"]
+    assert "Not recorded yet in 'main': b" in experiments.missing_text("main", ["a", "b"], {"a": 1})
+    assert "All 2 runs" in experiments.missing_text("main", ["a", "b"], {"a": 1, "b": 2})
+    assert "papermill" in tables.commands_table({"x": make_history()}).loc["x", "command"]
 
 
 def test_config_from_parameters_coerces_text_and_keeps_presets():
-    cfg = report.config_from_parameters("digits", "1/8", epochs="none", lr=0.02, teacher_lr="none",
-                                        use_fps="false", val_limit=None)
+    cfg = parameters.config_from_parameters(dict(dataset="digits", partition="1/8", epochs="none", lr=0.02,
+                                                 teacher_lr="none", use_fps="false", val_limit=None, threads=1))
     assert cfg.epochs == 8 and cfg.lr == 0.02 and cfg.teacher_lr is None and cfg.use_fps is False
     with pytest.raises(GpslibError, match="Partition"):
-        report.config_from_parameters("digits", "3/2")
+        parameters.config_from_parameters({"dataset": "digits", "partition": "3/2"})
     with pytest.raises(GpslibError, match="method"):
-        report.config_from_parameters("digits", "1/8", method="gsp")
-    assert report.as_flag("resume", "true") is True and report.as_flag("resume", False) is False
+        parameters.config_from_parameters({"dataset": "digits", "partition": "1/8", "method": "gsp"})
+    assert parameters.parse_flag("resume", "true") is True and parameters.parse_flag("resume", False) is False
     with pytest.raises(GpslibError):
-        report.as_flag("resume", "maybe")
+        parameters.parse_flag("resume", "maybe")
+    # the old report names still answer for the notebooks until they import the new modules
+    assert report.config_from_parameters("digits", "1/8", None, lr="0.02").lr == 0.02 and report.is_none("none")
 
 
 def test_headline_orders_gps_cps_suponly_per_partition():
     runs = {"gps-1_8": make_history(final=0.6), "cps-1_8": make_history("cps", final=0.5),
             "supervised-1_8": make_history("supervised", final=0.4)}
-    text = report.headline(runs).splitlines()
+    text = claims.headline(runs).splitlines()
     assert text[0].startswith("GPS >= CPS >= SupOnly at 1/8: confirmed")
     assert "cannot be checked" in text[1]
 
 
 def test_budget_table_compares_the_book_with_the_paper():
     from gpslib.experiments import BUDGET
-    table = report.budget_table()
+    table = tables.budget_table()
     assert table.iloc[0]["main-loop iterations"] == BUDGET["epochs"] * BUDGET["iters_per_epoch"]
     assert table.loc["paper: Pascal VOC 1/8", "main-loop iterations"] == 34 * 1157
 
 
 def test_learned_text_flags_background_only_runs():
     h = make_history(final=0.5)
-    assert "T 3/3, S1 3/3" in report.learned_text(h, ["bg", "a", "b"])
+    assert "T 3/3, S1 3/3" in claims.learned_text(h, ["bg", "a", "b"])
     for role in ("teacher", "student1", "student2"):
         h.evals[-1][f"iou_{role}"] = [0.8, 0.0, 0.0]
-    assert "No network segments anything but the background" in report.learned_text(h, ["bg", "a", "b"])
+    assert "No network segments anything but the background" in claims.learned_text(h, ["bg", "a", "b"])

@@ -1,0 +1,224 @@
+"""Tables of runs: each function takes `History` objects (a run's history.json, or a recorded run of book/results)
+and returns a pandas DataFrame or a number, so no value in the book is copied by hand.
+
+The sentences that state claims from these numbers are in claims.py, the figures in figures/.
+"""
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from .config import make_config
+from .history import History
+from .models import ROLES
+
+ROLE_LABELS = {"teacher": "T", "student1": "S1", "student2": "S2"}
+METHOD_LABELS = {"gps": "GPS", "cps": "CPS", "supervised": "SupOnly"}
+# Loss terms a run may log per iteration, with the paper's names (totals last).
+LOSS_LABELS = {"sup": "$L_{sup}$", "sup_s": "$L^s_{sup}$", "gps": "$L_{gps}$", "cps": "$L_{cps}$",
+               "sup_t": "$L^t_{sup}$", "fps": "$L_{fps}$", "guide": "$L_{guide}$ (eq. 7)",
+               "feedback": "$L_{fb}$ (eq. 10)"}
+
+# Table 4 of the paper (ResNet-50, 1/8, no CutMix): (L_gps, L_cps, L_fps) -> (Pascal VOC, Cityscapes) mIoU.
+PAPER_TABLE4 = {(True, False, False): (72.25, 72.36), (False, False, True): (70.89, 71.25),
+                (True, False, True): (72.82, 72.39), (False, True, True): (72.99, 73.51),
+                (True, True, False): (72.72, 72.92), (True, True, True): (73.95, 74.62)}
+# Section 4.4.3 (Pascal, ResNet-50): GPS with and without the ramp-down of L_gps.
+PAPER_RAMPDOWN = {"1/16": (72.91, 70.73), "1/8": (75.72, 73.57)}
+
+
+# ---------------------------------------------------------------- one run
+def describe_run(history: History) -> str:
+    """One line that says what made a run: dataset, partition, method, iterations, network, device."""
+    c, m = history.config, history.meta
+    teacher = f"{m.get('teacher_iters')} phase-a + " if m.get("teacher_iters") else ""
+    epochs = f" (E={c.get('epochs')} x {m.get('iters_per_epoch')})" if m.get("iters_per_epoch") else ""
+    batch = f"batch {c.get('batch_labeled')}+{c.get('batch_unlabeled')}"
+    return (f"{c.get('dataset')} {c.get('partition')}, {METHOD_LABELS.get(c.get('method'), c.get('method'))}, "
+            f"{teacher}{m.get('max_iter')} it{epochs}, {c.get('backbone')}, {batch}, {m.get('device', '?')}")
+
+
+def describe_runs(histories: dict[str, History]) -> str:
+    """What made a group of runs (partitions and methods aside): dataset, budget, network, device."""
+    parts = []
+    for h in histories.values():
+        c, m = h.config, h.meta
+        text = (f"{c.get('dataset')}, E={c.get('epochs')} x {m.get('iters_per_epoch')} it, {c.get('backbone')}, "
+                f"batch {c.get('batch_labeled')}+{c.get('batch_unlabeled')}, {m.get('device', '?')}")
+        if text not in parts:
+            parts.append(text)
+    return "; ".join(parts) if parts else "no recorded runs"
+
+
+def roles_of(history: History) -> list[str]:
+    return [r for r in ROLES if f"miou_{r}" in history.final]
+
+
+def student_miou(history: History) -> float:
+    """The number the paper reports: one student's (S1) single-scale validation mIoU, in %."""
+    return 100 * history.final.get("miou_student1", math.nan)
+
+
+def miou_at(history: History, epoch: float, role: str = "student1") -> float:
+    """mIoU (%) of `role` at the first evaluation at or after `epoch`."""
+    for ev in history.evals:
+        if ev["epoch"] >= epoch - 1e-9 and f"miou_{role}" in ev:
+            return 100 * ev[f"miou_{role}"]
+    return math.nan
+
+
+def final_miou(history: History) -> pd.DataFrame:
+    """Final validation mIoU (%) of each network of the run."""
+    return pd.DataFrame({"network": [ROLE_LABELS[r] for r in roles_of(history)],
+                         "mIoU (%)": [100 * history.final[f"miou_{r}"] for r in roles_of(history)]}
+                        ).set_index("network").round(2)
+
+
+def per_class_table(history: History, class_names: list[str]) -> pd.DataFrame:
+    """Final IoU (%) per class (rows) and network (columns), with the mIoU as the last row."""
+    table = pd.DataFrame({ROLE_LABELS[r]: 100 * np.asarray(history.final[f"iou_{r}"], dtype=float)
+                          for r in roles_of(history)}, index=list(class_names))
+    table.loc["mIoU"] = [100 * history.final[f"miou_{r}"] for r in roles_of(history)]
+    return table.round(2)
+
+
+
+def running_mean(values: pd.Series, window: int) -> pd.Series:
+    """Running mean over `window` rows (shorter at the start)."""
+    return values.rolling(max(1, window), min_periods=1).mean()
+
+
+def loss_frame(history: History) -> pd.DataFrame:
+    """Every logged loss term per iteration, long format (phase, iteration, term, value)."""
+    parts = []
+    if history.teacher:
+        t = history.frame("teacher")
+        parts.append(pd.DataFrame({"phase": "a: teacher alone", "iteration": t["iteration"], "term": "sup_t",
+                                   "value": t["sup_t"]}))
+    if history.iterations:
+        it = history.frame("iterations")
+        for term in [k for k in LOSS_LABELS if k in it]:
+            parts.append(pd.DataFrame({"phase": "b/c: main loop", "iteration": it["iteration"], "term": term,
+                                       "value": it[term]}))
+    return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=["phase", "iteration", "term",
+                                                                                    "value"])
+
+
+
+# ---------------------------------------------------------------- many runs
+def miou_frame(histories: dict[str, History], roles=("student1", "teacher")) -> pd.DataFrame:
+    """Long table of every evaluation: run, method, partition, epoch, network, mIoU (%)."""
+    rows = []
+    for name, h in histories.items():
+        for ev in h.evals:
+            for role in roles:
+                if f"miou_{role}" in ev:
+                    rows.append({"run": name, "method": METHOD_LABELS.get(h.config.get("method"), "?"),
+                                 "partition": h.config.get("partition"), "epoch": ev["epoch"],
+                                 "network": ROLE_LABELS[role], "mIoU (%)": 100 * ev[f"miou_{role}"]})
+    return pd.DataFrame(rows, columns=["run", "method", "partition", "epoch", "network", "mIoU (%)"])
+
+
+def fps_flow(runs: dict[str, History], epochs: float = 1.0) -> pd.DataFrame:
+    """L_fps per iteration over the first `epochs` epochs of each run, long format."""
+    parts = []
+    for name, h in runs.items():
+        it = h.frame("iterations")
+        if "fps" not in it:
+            continue
+        limit = epochs * h.meta.get("iters_per_epoch", len(it))
+        part = it[it["iteration"] < limit]
+        parts.append(pd.DataFrame({"run": name, "iteration": part["iteration"], "L_fps": part["fps"]}))
+    return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=["run", "iteration", "L_fps"])
+
+
+def summary_table(results: dict[str, dict[str, History]]) -> pd.DataFrame:
+    """One row per recorded run: final mIoU of S1 and T, the latch, iterations, device, wall time, commit."""
+    rows = []
+    for experiment, runs in results.items():
+        for name, h in runs.items():
+            teacher = h.final.get("miou_teacher")
+            rows.append({"experiment": experiment, "run": name,
+                         "method": METHOD_LABELS.get(h.config.get("method"), h.config.get("method")),
+                         "partition": h.config.get("partition"), "S1 mIoU (%)": round(student_miou(h), 2),
+                         "T mIoU (%)": round(100 * teacher, 2) if teacher is not None else None,
+                         "latch epoch": h.latch.get("latched_epoch"),
+                         "iterations": (h.meta.get("teacher_iters") or 0) + (h.meta.get("max_iter") or 0),
+                         "device": h.meta.get("device"),
+                         "wall (min)": round(h.meta.get("wall_time_s", math.nan) / 60, 1),
+                         "commit": h.meta.get("git_commit")})
+    table = pd.DataFrame(rows, columns=["experiment", "run", "method", "partition", "S1 mIoU (%)", "T mIoU (%)",
+                                        "latch epoch", "iterations", "device", "wall (min)", "commit"])
+    table["latch epoch"] = table["latch epoch"].astype("Int64")    # an epoch number, or <NA> (never / no teacher)
+    return table
+
+
+def commands_table(runs: dict[str, History]) -> pd.DataFrame:
+    """The papermill command that re-runs each recorded run."""
+    return pd.DataFrame({"run": list(runs), "command": [h.meta.get("command", "(not recorded)")
+                                                        for h in runs.values()]}).set_index("run")
+
+
+def table4(runs: dict[str, History]) -> pd.DataFrame:
+    """Table 4: each combination of L_gps/L_cps/L_fps, the paper's mIoU (R50, 1/8) next to ours (digits).
+
+    The paper's six rows come first (its first row is L_gps alone, section 4.4.1); a recorded combination that
+    is not in the paper's table follows with empty paper columns.
+    """
+    rows = []
+    paper = {"gps{:d}-cps{:d}-fps{:d}".format(*key): (key, values) for key, values in PAPER_TABLE4.items()}
+    extra = {name: (tuple(bool(int(part[-1])) for part in name.split("-")), (None, None))
+             for name in runs if name not in paper}     # a recorded combination the paper's table does not have
+    for name, (key, (voc, city)) in {**paper, **extra}.items():
+        h = runs.get(name)
+        rows.append({"run": name, "L_gps": "✓" if key[0] else "–", "L_cps": "✓" if key[1] else "–",
+                     "L_fps": "✓" if key[2] else "–", "paper VOC": voc, "paper Cityscapes": city,
+                     "ours S1 (%)": round(student_miou(h), 2) if h else None,
+                     "ours T (%)": round(100 * h.final["miou_teacher"], 2) if h and "miou_teacher" in h.final
+                     else None})
+    return pd.DataFrame(rows).set_index("run")
+
+
+def budget_table() -> pd.DataFrame:
+    """The recorded runs' CPU budget next to the paper's 1/8 settings (iterations of batch 8+8)."""
+    from .cost import cost_table
+    from .experiments import BUDGET
+    digits = make_config("digits", "1/8", **{k: v for k, v in BUDGET.items() if k in ("epochs", "iters_per_epoch",
+                                                                                       "teacher_epochs", "seed")})
+    rows = [{"setting": "this book: recorded runs (digits 1/8)", "network": f"DeepLabV3+ {digits.backbone}",
+             "crop": digits.crop_size, "batch": f"{digits.batch_labeled}+{digits.batch_unlabeled}",
+             "epochs": digits.epochs, "iterations/epoch": digits.iters_per_epoch,
+             "main-loop iterations": digits.epochs * digits.iters_per_epoch,
+             "validation images": BUDGET.get("val_limit")}]
+    paper = (("pascal", "paper: Pascal VOC 1/8", 1449), ("cityscapes", "paper: Cityscapes 1/8", 500))
+    for dataset, label, val in paper:
+        cfg = make_config(dataset, "1/8")
+        row = next(r for r in cost_table(dataset) if r["partition"] == "1/8")
+        rows.append({"setting": label, "network": "DeepLabV3+ ResNet-50/101 (ImageNet)", "crop": cfg.crop_size,
+                     "batch": "8+8", "epochs": row["epochs"], "iterations/epoch": row["iterations_per_epoch"],
+                     "main-loop iterations": row["epochs"] * row["iterations_per_epoch"], "validation images": val})
+    return pd.DataFrame(rows).set_index("setting")
+
+
+def probe_table(results_dir: str | Path) -> pd.DataFrame:
+    """The supervised probes in <results_dir>/probes: does S1 learn which digit it sees, and how fast?
+
+    Train CE is the mean of the last 100 iterations: about 0.25-0.5 means digits are found but their class is
+    guessed (background alone is ~90% of the pixels), far below that means the class is learned too.
+    """
+    rows = []
+    for path in sorted((Path(results_dir) / "probes").glob("*.json")):
+        h = History.load(path)
+        tail = [r["sup"] for r in h.iterations[-100:]]
+        digit_iou = h.final.get("iou_student1", [math.nan])[1:]
+        rows.append({"probe": path.stem, "lr": h.config.get("lr"), "scales": tuple(h.config.get("scales") or ()),
+                     "iterations": h.final.get("iteration"), "S1 mIoU (%)": round(student_miou(h), 2),
+                     "best digit IoU (%)": round(100 * max(digit_iou), 2),
+                     "train CE (last 100)": round(float(np.mean(tail)), 3) if tail else math.nan,
+                     "device": h.meta.get("device"), "wall (min)": round(h.meta.get("wall_time_s", math.nan) / 60, 1),
+                     "command": h.meta.get("command")})
+    return pd.DataFrame(rows)
+
