@@ -122,11 +122,11 @@ def test_digits_masks_and_ignore_band(tiny_digits):
 
 def test_digits_sources_disjoint(tiny_digits):
     manifest = json.loads((tiny_digits / "digits.json").read_text())
-    train_pool, val_pool = set(manifest["source_digits"]["train"]), set(manifest["source_digits"]["val"])
-    assert not train_pool & val_pool and len(train_pool | val_pool) == 1797
+    train_pool, val_pool, reserved = (set(manifest["source_digits"][k]) for k in ("train", "val", "pretrain"))
+    assert len(train_pool) + len(val_pool) + len(reserved) == len(train_pool | val_pool | reserved) == 1797
     for id_, placements in manifest["scenes"].items():
         pool = train_pool if id_.startswith("train") else val_pool
-        assert 1 <= len(placements) <= 3
+        assert 1 <= len(placements) <= 2
         assert all(p[0] in pool for p in placements)
 
 

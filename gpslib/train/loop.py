@@ -8,6 +8,7 @@ is in the checkpoint, which checkpoint.check_resumable compares with the config 
 """
 from __future__ import annotations
 
+import sys
 import time
 from collections.abc import Callable
 from contextlib import nullcontext
@@ -60,7 +61,7 @@ class Trainer:
     """Builds everything from a Config; `run()` trains, evaluates and checkpoints."""
 
     def __init__(self, cfg: Config, on_iteration: Callable[[int, "Trainer"], None] | None = None,
-                 progress: bool = True):
+                 progress: bool | str = True):
         self.cfg, self.on_iteration, self.progress = cfg, on_iteration, progress
         self.rt = distributed.setup(cfg.device)
         self.out_dir = out_dir_of(cfg)
@@ -301,8 +302,12 @@ class Trainer:
         self._stop_if_asked(self.cfg.method, self.iteration)
 
     def _bar(self, total: int, initial: int, desc: str, leave: bool = True):
-        """A progress bar that is closed (its line ended) even when the run stops with an error."""
+        """A progress bar that is closed (its line ended) even when the run stops with an error.
+
+        progress="terminal" draws it on the process's own stderr: under papermill that is the shell that runs
+        the notebook, so the user sees the run advance while the executed notebook keeps clean outputs."""
         return tqdm(total=total, initial=initial, desc=desc, leave=leave,
+                    file=sys.__stderr__ if self.progress == "terminal" else None,
                     disable=not (self.progress and self.rt.is_main))
 
     def _save_meta(self) -> None:
@@ -320,7 +325,7 @@ class Trainer:
 
 
 def train(cfg: Config, resume: bool = False, on_iteration: Callable[[int, Trainer], None] | None = None,
-          progress: bool = True) -> History:
+          progress: bool | str = True) -> History:
     """Train cfg.method end to end; resume=True continues from <out_dir>/last.pt when it exists."""
     trainer = Trainer(cfg, on_iteration=on_iteration, progress=progress)
     try:
