@@ -8,7 +8,7 @@ import pytest
 
 matplotlib.use("Agg")
 
-from gpslib import claims, experiments, figures, parameters, report, tables  # noqa: E402
+from gpslib import claims, experiments, figures, parameters, tables  # noqa: E402
 from gpslib.errors import GpslibError  # noqa: E402
 from gpslib.history import History  # noqa: E402
 
@@ -186,8 +186,6 @@ def test_config_from_parameters_coerces_text_and_keeps_presets():
     assert parameters.parse_flag("resume", "true") is True and parameters.parse_flag("resume", False) is False
     with pytest.raises(GpslibError):
         parameters.parse_flag("resume", "maybe")
-    # the old report names still answer for the notebooks until they import the new modules
-    assert report.config_from_parameters("digits", "1/8", None, lr="0.02").lr == 0.02 and report.is_none("none")
 
 
 def test_headline_orders_gps_cps_suponly_per_partition():
