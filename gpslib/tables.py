@@ -185,14 +185,22 @@ def table4(runs: dict[str, History]) -> pd.DataFrame:
 def budget_table() -> pd.DataFrame:
     """The recorded runs' CPU budget next to the paper's 1/8 settings (iterations of batch 8+8)."""
     from .cost import cost_table
+    from .data.digits import ensure_digits, is_complete
+    from .data.pascal import val_ids as pascal_val_ids
+    from .data.partitions import default_root, resolve_partition
     from .experiments import BUDGET
     digits = make_config("digits", "1/8", **{k: v for k, v in BUDGET.items() if k in ("epochs", "iters_per_epoch",
                                                                                        "teacher_epochs", "seed")})
-    rows = [{"setting": "this book: recorded runs (digits 1/8)", "network": f"DeepLabV3+ {digits.backbone}",
+    root = default_root("digits", None)
+    if not is_complete(root):
+        ensure_digits(root)
+    part = resolve_partition("digits", root, "1/8", seed=digits.seed)
+    per_epoch = digits.iters_per_epoch or len(part.unlabeled) // digits.batch_unlabeled
+    rows = [{"setting": "this book: recorded runs (digits 1/8)",
+             "network": f"DeepLabV3+ {digits.backbone} ({digits.encoder_weights or 'random'} encoder)",
              "crop": digits.crop_size, "batch": f"{digits.batch_labeled}+{digits.batch_unlabeled}",
-             "epochs": digits.epochs, "iterations/epoch": digits.iters_per_epoch,
-             "main-loop iterations": digits.epochs * digits.iters_per_epoch,
-             "validation images": BUDGET.get("val_limit")}]
+             "epochs": digits.epochs, "iterations/epoch": per_epoch, "main-loop iterations": digits.epochs * per_epoch,
+             "validation images": BUDGET.get("val_limit") or len(pascal_val_ids(root))}]
     paper = (("pascal", "paper: Pascal VOC 1/8", 1449), ("cityscapes", "paper: Cityscapes 1/8", 500))
     for dataset, label, val in paper:
         cfg = make_config(dataset, "1/8")
@@ -203,22 +211,25 @@ def budget_table() -> pd.DataFrame:
     return pd.DataFrame(rows).set_index("setting")
 
 
-def probe_table(results_dir: str | Path) -> pd.DataFrame:
-    """The supervised probes in <results_dir>/probes: does S1 learn which digit it sees, and how fast?
+def search_table(results_dir: str | Path) -> pd.DataFrame:
+    """The runs in <results_dir>/search that chose the digits preset: what each changed and what S1 reached.
 
-    Train CE is the mean of the last 100 iterations: about 0.25-0.5 means digits are found but their class is
-    guessed (background alone is ~90% of the pixels), far below that means the class is learned too.
+    "lowest digit IoU" is the worst of the ten digit classes (0 means a digit never segmented); "labeled" is
+    the number of labeled scenes, which is what a partition means on a given set of train scenes.
     """
     rows = []
-    for path in sorted((Path(results_dir) / "probes").glob("*.json")):
+    for path in sorted((Path(results_dir) / "search").glob("*.json")):
         h = History.load(path)
-        tail = [r["sup"] for r in h.iterations[-100:]]
-        digit_iou = h.final.get("iou_student1", [math.nan])[1:]
-        rows.append({"probe": path.stem, "lr": h.config.get("lr"), "scales": tuple(h.config.get("scales") or ()),
-                     "iterations": h.final.get("iteration"), "S1 mIoU (%)": round(student_miou(h), 2),
-                     "best digit IoU (%)": round(100 * max(digit_iou), 2),
-                     "train CE (last 100)": round(float(np.mean(tail)), 3) if tail else math.nan,
-                     "device": h.meta.get("device"), "wall (min)": round(h.meta.get("wall_time_s", math.nan) / 60, 1),
+        c, final = h.config, h.final
+        teacher = final.get("miou_teacher")
+        rows.append({"run": path.stem, "method": METHOD_LABELS[c["method"]], "labeled": h.meta.get("n_labeled"),
+                     "train scenes": h.meta.get("n_labeled", 0) + h.meta.get("n_unlabeled", 0),
+                     "backbone": c["backbone"], "encoder": c.get("encoder_weights") or "random",
+                     "pseudo-labels": c.get("pseudo_label_mode") if c["method"] != "supervised" else "",
+                     "iterations": h.meta.get("teacher_iters", 0) + final.get("iteration", 0),
+                     "S1 mIoU (%)": round(student_miou(h), 1),
+                     "lowest digit IoU (%)": round(100 * min(final.get("iou_student1", [math.nan])[1:]), 1),
+                     "T mIoU (%)": round(100 * teacher, 1) if teacher is not None else None,
+                     "wall (min)": round(h.meta.get("wall_time_s", math.nan) / 60, 1),
                      "command": h.meta.get("command")})
-    return pd.DataFrame(rows)
-
+    return pd.DataFrame(rows).set_index("run")

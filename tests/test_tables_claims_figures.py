@@ -197,9 +197,10 @@ def test_headline_orders_gps_cps_suponly_per_partition():
 
 
 def test_budget_table_compares_the_book_with_the_paper():
-    from gpslib.experiments import BUDGET
+    from gpslib.config import make_config
     table = tables.budget_table()
-    assert table.iloc[0]["main-loop iterations"] == BUDGET["epochs"] * BUDGET["iters_per_epoch"]
+    preset = make_config("digits", "1/8")   # 1/8 of 2,000 train scenes: 1,750 unlabeled, 218 batches of 8 per epoch
+    assert table.iloc[0]["main-loop iterations"] == preset.epochs * (1750 // 8)
     assert table.loc["paper: Pascal VOC 1/8", "main-loop iterations"] == 34 * 1157
 
 
@@ -209,3 +210,32 @@ def test_learned_text_flags_background_only_runs():
     for role in ("teacher", "student1", "student2"):
         h.evals[-1][f"iou_{role}"] = [0.8, 0.0, 0.0]
     assert "No network segments anything but the background" in claims.learned_text(h, ["bg", "a", "b"])
+
+
+def test_search_table_reads_each_recorded_search_run(tmp_path):
+    (tmp_path / "search").mkdir()
+    gps = make_history(final=0.6, encoder_weights="digits", pseudo_label_mode="train")
+    gps.meta.update(n_labeled=250, n_unlabeled=1750)
+    gps.evals[-1]["iou_student1"] = [0.9, 0.4, 0.0]
+    gps.save(tmp_path / "search" / "gps-a.json")
+    sup = make_history("supervised", partition="1", final=0.7)
+    sup.meta.update(n_labeled=2000, n_unlabeled=0)
+    sup.save(tmp_path / "search" / "sup-b.json")
+    table = tables.search_table(tmp_path)
+    assert list(table.index) == ["gps-a", "sup-b"]
+    row = table.loc["gps-a"]
+    assert (row["method"], row["labeled"], row["train scenes"], row["encoder"]) == ("GPS", 250, 2000, "digits")
+    assert row["iterations"] == 6 + 12 and row["S1 mIoU (%)"] == 60.0 and row["lowest digit IoU (%)"] == 0.0
+    assert row["T mIoU (%)"] == 54.0 and row["pseudo-labels"] == "train"
+    assert table.loc["sup-b", "encoder"] == "random" and table.loc["sup-b", "train scenes"] == 2000
+
+
+def test_label_gap_text_pairs_all_labels_with_one_eighth():
+    import pandas as pd
+    table = pd.DataFrame({"backbone": ["r", "r", "r"], "encoder": ["digits", "digits", "random"],
+                          "S1 mIoU (%)": [80.0, 70.0, 60.0], "lowest digit IoU (%)": [50.0, 40.0, 1.0]},
+                         index=["sup-1-x", "sup-1_8-x", "sup-1_8-y"])
+    text = claims.label_gap_text(table)
+    assert "gap 10.0 points: misses" in text and "-y" not in text
+    table.loc["sup-1-x", "S1 mIoU (%)"] = 90.0
+    assert "gap 20.0 points: meets" in claims.label_gap_text(table)
