@@ -231,5 +231,5 @@ def search_table(results_dir: str | Path) -> pd.DataFrame:
                      "lowest digit IoU (%)": round(100 * min(final.get("iou_student1", [math.nan])[1:]), 1),
                      "T mIoU (%)": round(100 * teacher, 1) if teacher is not None else None,
                      "wall (min)": round(h.meta.get("wall_time_s", math.nan) / 60, 1),
-                     "command": h.meta.get("command")})
+                     "note": h.meta.get("stopped_early", ""), "command": h.meta.get("command")})
     return pd.DataFrame(rows).set_index("run")

@@ -8,6 +8,8 @@ is in the checkpoint, which checkpoint.check_resumable compares with the config 
 """
 from __future__ import annotations
 
+import io
+import os
 import sys
 import time
 from collections.abc import Callable
@@ -304,10 +306,10 @@ class Trainer:
     def _bar(self, total: int, initial: int, desc: str, leave: bool = True):
         """A progress bar that is closed (its line ended) even when the run stops with an error.
 
-        progress="terminal" draws it on the process's own stderr: under papermill that is the shell that runs
-        the notebook, so the user sees the run advance while the executed notebook keeps clean outputs."""
+        progress="terminal" draws it on the stderr the process was started with: under papermill that is the
+        shell that runs the notebook, so the user sees the run advance while the notebook keeps clean outputs."""
         return tqdm(total=total, initial=initial, desc=desc, leave=leave,
-                    file=sys.__stderr__ if self.progress == "terminal" else None,
+                    file=terminal() if self.progress == "terminal" else None,
                     disable=not (self.progress and self.rt.is_main))
 
     def _save_meta(self) -> None:
@@ -322,6 +324,21 @@ class Trainer:
             f"Training interrupted after {phase} iteration {iteration}; saved {self.out_dir / 'last.pt'}. "
             f"Resume with the same settings and --resume (gpslib train ... --out-dir {self.out_dir} --resume, "
             f"or train(cfg, resume=True)).")
+
+
+_terminal = None
+
+
+def terminal():
+    """The stderr this process was started with. Inside a Jupyter kernel sys.stderr goes to the notebook, and
+    its fileno() is a copy of the original stderr (ipykernel's own way to let subprocesses reach it)."""
+    global _terminal
+    if _terminal is None:
+        try:
+            _terminal = open(os.dup(sys.stderr.fileno()), "w", buffering=1)
+        except (OSError, ValueError, io.UnsupportedOperation):
+            _terminal = sys.stderr
+    return _terminal
 
 
 def train(cfg: Config, resume: bool = False, on_iteration: Callable[[int, Trainer], None] | None = None,
