@@ -107,7 +107,7 @@ def init_differences(nets: dict[str, nn.Module], image: torch.Tensor) -> dict:
         net.eval()
         logits = net(image[None])
         labels[role] = logits.argmax(1)[0]
-        conv1 = net.encoder.conv1.weight
+        conv1 = next(p for p in net.encoder.parameters() if p.dim() == 4)   # the first convolution, any encoder
         head = net.segmentation_head[0].weight
         stats[role] = {"conv1 mean": float(conv1.mean()), "conv1 std": float(conv1.std()),
                        "head mean": float(head.mean()), "head std": float(head.std()),

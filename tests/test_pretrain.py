@@ -28,7 +28,7 @@ def test_pretraining_is_deterministic_and_changes_the_encoder():
     first, facts = pretrain.pretrain_encoder("resnet18", TINY, log=None)
     again, _ = pretrain.pretrain_encoder("resnet18", TINY, log=None)
     assert all(torch.equal(first[k], again[k]) for k in first)
-    untrained = make_config("digits", encoder_weights="random")
+    untrained = make_config("digits", backbone="resnet18", encoder_weights="random")
     start = build_networks(untrained, ("teacher",))["teacher"].encoder.state_dict()
     assert any(not torch.equal(first[k], start[k]) for k in first if first[k].is_floating_point())
     assert facts["held_out_digits"] > 0 and 0 <= facts["held_out_accuracy"] <= 1
@@ -38,7 +38,7 @@ def test_encoder_is_cached_and_shared_by_the_three_networks(tmp_path, monkeypatc
     path = pretrain.ensure_digit_encoder("resnet18", tmp_path, TINY, log=None)
     monkeypatch.setattr(pretrain, "pretrain_encoder", lambda *a, **k: pytest.fail("trained again"))
     assert pretrain.ensure_digit_encoder("resnet18", tmp_path, TINY, log=None) == path
-    nets = build_networks(make_config("digits", encoder_weights=str(path), decoder_channels=32))
+    nets = build_networks(make_config("digits", backbone="resnet18", encoder_weights=str(path), decoder_channels=32))
     state = torch.load(path, weights_only=True)
     for net in nets.values():    # the same encoder start, as the paper's networks share ImageNet weights ...
         assert all(torch.equal(v, state[k]) for k, v in net.encoder.state_dict().items())

@@ -178,7 +178,7 @@ def test_missing_text_and_commands():
 def test_config_from_parameters_coerces_text_and_keeps_presets():
     cfg = parameters.config_from_parameters(dict(dataset="digits", partition="1/8", epochs="none", lr=0.02,
                                                  teacher_lr="none", use_fps="false", val_limit=None, threads=1))
-    assert cfg.epochs == 8 and cfg.lr == 0.02 and cfg.teacher_lr is None and cfg.use_fps is False
+    assert cfg.epochs == parameters.configure("digits", "1/8").epochs and cfg.lr == 0.02 and cfg.teacher_lr is None and cfg.use_fps is False
     with pytest.raises(GpslibError, match="Partition"):
         parameters.config_from_parameters({"dataset": "digits", "partition": "3/2"})
     with pytest.raises(GpslibError, match="method"):

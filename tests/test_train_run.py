@@ -28,7 +28,7 @@ def small_digits(tmp_path_factory):
 def tiny_cfg(root, out_dir, **overrides):
     values = dict(data_root=str(root), crop_size=32, batch_labeled=4, batch_unlabeled=4, epochs=3,
                   iters_per_epoch=2, teacher_epochs=1, val_limit=4, pseudo_eval_images=2, device="cpu",
-                  decoder_channels=32, encoder_weights="random", out_dir=str(out_dir))
+                  decoder_channels=32, backbone="resnet18", encoder_weights="random", out_dir=str(out_dir))
     values.update(overrides)
     return make_config("digits", "1/4", **values)
 
