@@ -5,8 +5,9 @@ students learn fast. The embedded digits get the same start without leaking a sc
 a pool of source digits out of every train and val scene, and this module renders single digits from that
 pool exactly as scenes are rendered, then trains DeepLabV3+'s own encoder (same dilations, output stride
 16) with a linear classifier on its deepest features. A tenth of the pool's source digits is held out to
-report the accuracy on unseen handwriting. The result is deterministic, built on first use and cached
-next to the generated data as data/digits/encoders/<backbone>.pt, like the scenes themselves.
+report the accuracy on unseen handwriting. The result is deterministic for a given number of CPU threads
+(float sums differ between thread counts), built on first use and cached next to the generated data as
+data/digits/encoders/<backbone>.pt, like the scenes themselves.
 """
 from __future__ import annotations
 
