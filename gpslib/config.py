@@ -148,7 +148,7 @@ def preset(dataset: str, partition: str) -> dict[str, Any]:
     return values
 
 
-# A folder dataset's preset: the digits' CPU-sized network below FOLDER_LARGE_CROP, the paper's VOC one above.
+# A folder dataset's preset: a CPU-sized ResNet-18 (random init, SGD) below FOLDER_LARGE_CROP, VOC's above it.
 FOLDER_MAX_CROP = 512                 # the paper's VOC crop
 FOLDER_LARGE_CROP = 256
 FOLDER_ITERATIONS = (2_000, 40_000)   # main-loop budget: about the digits preset's, and VOC 1/8's (34 x 1,157)
