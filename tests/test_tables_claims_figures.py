@@ -137,6 +137,8 @@ def test_flow_verdict_reads_the_first_epoch():
     runs = {"gps": make_history(final=0.5, first=0.4), "cps": make_history("cps", final=0.5, first=0.05)}
     text = claims.flow_verdict(runs)
     assert "GPS 40.00 vs CPS 5.00" in text and "confirms" in text
+    runs["cps"] = make_history("cps", final=0.5, first=0.35)
+    assert "ahead by less than 10 points, which does not confirm" in claims.flow_verdict(runs)
     runs["cps"] = make_history("cps", final=0.5, first=0.45)
     assert "refutes" in claims.flow_verdict(runs)
 
