@@ -185,15 +185,13 @@ def table4(runs: dict[str, History]) -> pd.DataFrame:
 def budget_table() -> pd.DataFrame:
     """The recorded runs' CPU budget next to the paper's 1/8 settings (iterations of batch 8+8)."""
     from .cost import cost_table
-    from .data.digits import ensure_digits, is_complete
+    from .data.digits import prepared
     from .data.pascal import val_ids as pascal_val_ids
     from .data.partitions import default_root, resolve_partition
     from .experiments import BUDGET
     digits = make_config("digits", "1/8", **{k: v for k, v in BUDGET.items() if k in ("epochs", "iters_per_epoch",
                                                                                        "teacher_epochs", "seed")})
-    root = default_root("digits", None)
-    if not is_complete(root):
-        ensure_digits(root)
+    root = prepared(default_root("digits", None))
     part = resolve_partition("digits", root, "1/8", seed=digits.seed)
     per_epoch = digits.iters_per_epoch or len(part.unlabeled) // digits.batch_unlabeled
     rows = [{"setting": "this book: recorded runs (digits 1/8)",

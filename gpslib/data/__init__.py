@@ -12,7 +12,7 @@ from __future__ import annotations
 from ..config import Config
 from . import cityscapes, folder, pascal
 from .dataset import DataBundle
-from .digits import ensure_digits, is_complete
+from .digits import ensure_digits, prepared
 from .folder import tree_facts
 from .partitions import Partition, default_root, resolve_partition
 from .transforms import eval_transform, train_transform
@@ -26,8 +26,8 @@ def build_datasets(cfg: Config) -> DataBundle:
     if cfg.dataset == "folder":          # the tree is its own split, classes and colours
         return folder.datasets(cfg, transforms)
     root = default_root(cfg.dataset, cfg.data_root)
-    if cfg.dataset == "digits" and not is_complete(root):
-        ensure_digits(root)  # one fixed dataset (seed 0) for every run seed; an existing one is used as is
+    if cfg.dataset == "digits":
+        prepared(root)
     partition = resolve_partition(cfg.dataset, root, cfg.partition, seed=cfg.seed, labeled_file=cfg.labeled_file,
                                   unlabeled_file=cfg.unlabeled_file, dagger=cfg.dagger)
     return LAYOUTS[cfg.dataset].datasets(cfg, root, partition, transforms)

@@ -195,6 +195,14 @@ def is_complete(root: Path) -> bool:
     return marker.is_file() and json.loads(marker.read_text() or "{}").get("version") == VERSION
 
 
+def prepared(root: Path) -> Path:
+    """root, after generating the default dataset there unless a complete one (of any size) is there already:
+    one fixed dataset (seed 0) serves every run seed."""
+    if not is_complete(root):
+        ensure_digits(root)
+    return Path(root)
+
+
 def ensure_digits(root: Path | None = None, seed: int = 0, n_train: int = 2000, n_val: int = 500,
                   size: int = 64) -> Path:
     """Generate the dataset at root (default data/digits) unless a complete one with these settings is there."""

@@ -137,8 +137,7 @@ def summary(dataset: str, root: str | Path | None, partition: str, seed: int = 0
     """A few lines for `gpslib splits`: counts and where the lists come from."""
     root = default_root(dataset, root)
     if dataset == "digits" and labeled_file is None:
-        from .digits import ensure_digits, is_complete
-        if not is_complete(root):
-            ensure_digits(root)
+        from .digits import prepared
+        prepared(root)
     part = resolve_partition(dataset, root, partition, seed, labeled_file, unlabeled_file, dagger)
     return describe(part, f"dataset {dataset}, partition {parse_partition(partition)}" + (" (GPS-dagger)" if dagger else ""))
