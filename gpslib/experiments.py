@@ -41,13 +41,21 @@ EXPERIMENTS: dict[str, dict[str, dict[str, Any]]] = {
                "fixed": {"rampup": "fixed", "partition": "1/8"},
                "none": {"rampup": "none", "partition": "1/8"},
                "rampdown": {"rampdown_gps": True, "partition": "1/8"}},
+    # The teacher's lr after phase a: the paper's formula (2e-6 here) against one 44x larger, as a fixed value.
+    "teacher_lr": {"literal": {"partition": "1/8"},
+                   "larger": {"teacher_lr": 1e-4, "partition": "1/8"}},
+    # Where the curves go: the main 1/8 runs at twice the main loop (SupOnly again adds phase a's epochs).
+    "longer": {f"{method}-1_8": {"method": method, "partition": "1/8", "epochs": 8}
+               for method in ("gps", "cps", "supervised")},
 }
 
 
-# The GPS run every variant is compared with (two-step update, adaptive ramp-up, CutMix): main/gps-1_8.
+# The GPS run every variant is compared with (two-step update, adaptive ramp-up, all three losses): main/gps-1_8.
 REFERENCE = ("main", "gps-1_8")
 # Variants that are the very same training as the reference: recorded once, read under both names.
-SAME_AS = {("update", "two_step"): REFERENCE, ("rampup", "adaptive"): REFERENCE}
+# (The digits preset trains without CutMix, so Table 4's last row is the reference too.)
+SAME_AS = {("update", "two_step"): REFERENCE, ("rampup", "adaptive"): REFERENCE, ("teacher_lr", "literal"): REFERENCE,
+           ("table4", "gps1-cps1-fps1"): REFERENCE}
 
 
 def result_path(experiment: str, name: str, results_dir: Path = RESULTS_DIR) -> Path:

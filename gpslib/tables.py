@@ -42,15 +42,16 @@ def describe_run(history: History) -> str:
 
 
 def describe_runs(histories: dict[str, History]) -> str:
-    """What made a group of runs (partitions and methods aside): dataset, budget, network, device."""
-    parts = []
-    for h in histories.values():
-        c, m = h.config, h.meta
-        text = (f"{c.get('dataset')}, E={c.get('epochs')} x {m.get('iters_per_epoch')} it, {c.get('backbone')}, "
-                f"batch {c.get('batch_labeled')}+{c.get('batch_unlabeled')}, {m.get('device', '?')}")
-        if text not in parts:
-            parts.append(text)
-    return "; ".join(parts) if parts else "no recorded runs"
+    """What made a group of runs in one line: dataset, network, batch, iterations per run (phase a + main), device."""
+    if not histories:
+        return "no recorded runs"
+
+    def values(field: str, part: str = "config") -> str:
+        return "/".join(dict.fromkeys(str(getattr(h, part).get(field, "?")) for h in histories.values()))
+    iters = [(h.meta.get("teacher_iters") or 0) + (h.meta.get("max_iter") or 0) for h in histories.values()]
+    span = f"{min(iters)}" if min(iters) == max(iters) else f"{min(iters)}-{max(iters)}"
+    return (f"{values('dataset')}, {values('backbone')}, batch {values('batch_labeled')}+"
+            f"{values('batch_unlabeled')}, {span} it per run, {values('device', 'meta')}")
 
 
 def roles_of(history: History) -> list[str]:
@@ -224,6 +225,8 @@ def search_table(results_dir: str | Path) -> pd.DataFrame:
                      "train scenes": h.meta.get("n_labeled", 0) + h.meta.get("n_unlabeled", 0),
                      "backbone": c["backbone"], "encoder": c.get("encoder_weights") or "random",
                      "pseudo-labels": c.get("pseudo_label_mode") if c["method"] != "supervised" else "",
+                     "α/β": f"{c.get('alpha')}/{c.get('beta')}" if c["method"] != "supervised" else "",
+                     "CutMix": ("yes" if c.get("cutmix", True) else "no") if c["method"] != "supervised" else "",
                      "iterations": h.meta.get("teacher_iters", 0) + final.get("iteration", 0),
                      "S1 mIoU (%)": round(student_miou(h), 1),
                      "lowest digit IoU (%)": round(100 * min(final.get("iou_student1", [math.nan])[1:]), 1),

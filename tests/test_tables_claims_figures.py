@@ -86,7 +86,22 @@ def test_figures_are_returned_closed_and_titled():
                 figures.plot_rampup_variants({"adaptive": h})):
         assert fig._suptitle is not None and "digits" in fig._suptitle.get_text() and "cpu" in fig._suptitle.get_text()
         assert not plt.fignum_exists(fig.number)
+        assert smallest_rendered_font(fig) >= figures.style.MIN_FONT_PT
     assert figures.latch_plot(make_history("cps")) is not None
+
+
+def smallest_rendered_font(fig) -> float:
+    """The smallest font (pt) of a drawn figure once the book shrinks it to the page width."""
+    from matplotlib.text import Text
+    fig.canvas.draw()                      # tick labels exist only once drawn
+    sizes = [t.get_fontsize() for t in fig.findobj(Text) if t.get_text() and t.get_visible()]
+    return min(sizes) * min(1.0, figures.style.PAGE_WIDTH_IN / fig.get_figwidth())
+
+
+def test_method_figures_are_legible_at_the_page_width():
+    from gpslib import explain
+    for fig in (figures.gps_diagram(), figures.rampup_curves(explain.rampup_schedules(4, latch_epoch=3))):
+        assert smallest_rendered_font(fig) >= figures.style.MIN_FONT_PT
 
 
 def test_a_run_without_hidden_masks_says_so_instead_of_an_empty_plot():
@@ -136,11 +151,13 @@ def test_verdict_follows_the_numbers():
 def test_flow_verdict_reads_the_first_epoch():
     runs = {"gps": make_history(final=0.5, first=0.4), "cps": make_history("cps", final=0.5, first=0.05)}
     text = claims.flow_verdict(runs)
-    assert "GPS 40.00 vs CPS 5.00" in text and "confirms" in text
+    assert "GPS 40.00 vs CPS 5.00" in text and "confirms" in text and "teacher starts the main loop at 0.00" in text
     runs["cps"] = make_history("cps", final=0.5, first=0.35)
     assert "ahead by less than 10 points, which does not confirm" in claims.flow_verdict(runs)
     runs["cps"] = make_history("cps", final=0.5, first=0.45)
     assert "refutes" in claims.flow_verdict(runs)
+    runs["gps-s1"] = make_history(final=0.5, first=0.6)     # seeds are averaged: GPS 50 vs CPS 45
+    assert "GPS 50.00 (40.00-60.00, 2 seeds) vs CPS 45.00" in claims.flow_verdict(runs)
 
 
 def test_table4_places_runs_next_to_the_paper():
@@ -190,12 +207,38 @@ def test_config_from_parameters_coerces_text_and_keeps_presets():
         parameters.parse_flag("resume", "maybe")
 
 
-def test_headline_orders_gps_cps_suponly_per_partition():
+def test_headline_checks_gps_lead_over_each_method_against_the_targets():
     runs = {"gps-1_8": make_history(final=0.6), "cps-1_8": make_history("cps", final=0.5),
-            "supervised-1_8": make_history("supervised", final=0.4)}
+            "supervised-1_8": make_history("supervised", final=0.55)}
     text = claims.headline(runs).splitlines()
-    assert text[0].startswith("GPS >= CPS >= SupOnly at 1/8: confirmed")
-    assert "cannot be checked" in text[1]
+    assert text[0] == "1/8: final S1 mIoU GPS 60.00, CPS 50.00, SupOnly 55.00."
+    assert "GPS - SupOnly = +5.00 points (target >= 8; one seed each" in text[1] and "not confirmed" in text[1]
+    assert "GPS - CPS = +10.00 points" in text[2] and text[2].endswith(": confirmed.")
+    assert "cannot be checked" in text[3]
+    # two more seeds: means and spreads; a lead inside the seeds' spread is "not separated"
+    runs.update({"gps-1_8-s1": make_history(final=0.50), "cps-1_8-s1": make_history("cps", final=0.58)})
+    text = claims.headline(runs).splitlines()
+    assert "GPS 55.00 (50.00-60.00, 2 seeds)" in text[0]
+    assert "GPS - CPS = +1.00 points (target >= 1; seed spread 10.00): not separated" in text[2]
+    assert "refuted" in claims.lead_verdict([40.0], [50.0], "SupOnly", 8.0)
+
+
+def test_latch_claim_counts_runs_that_latched_before_the_last_epoch():
+    runs = {"gps-1_8": make_history(latch=2), "gps-1_8-s1": make_history(latch=None), "cps-1_8": make_history("cps")}
+    table = claims.latch_summary(runs)
+    assert list(table.index) == ["gps-1_8", "gps-1_8-s1"] and table.loc["gps-1_8", "latch epoch"] == 2
+    assert table.loc["gps-1_8", "last epoch: L^t_sup"] == 0.3        # make_history logs sup_t = 0.3
+    text = claims.latch_claim(runs)
+    assert text.startswith("The adaptive ramp-up latched before the last epoch in 1 of 2 GPS runs at 1/8: not confirmed")
+    assert "never fired" in text
+    assert claims.latch_claim({"gps-1_8": make_history(latch=2)}).endswith("confirmed.")
+    assert "No GPS run" in claims.latch_claim(runs, partition="1/16")
+
+
+def test_teacher_lr_text_reports_how_far_the_teacher_moved():
+    text = claims.teacher_lr_text({"literal": make_history(final=0.5), "cps": make_history("cps")})
+    # make_history: teacher mIoU is 0.9 x the epoch's value, 0 at epoch 0 and 45 % at the end; lr_teacher 1e-4
+    assert text == "literal: teacher lr 1.0e-04 after phase a; T mIoU 0.00 -> 45.00 (+45.00 points) over the main loop; final S1 50.00."
 
 
 def test_budget_table_compares_the_book_with_the_paper():

@@ -7,6 +7,7 @@ A new figure goes in the module of what it shows, and ends with `return finish(f
 from .method import gps_diagram, image_grid, latch_plot, rampup_curves, teacher_curve
 from .runs import (plot_fps_flow, plot_losses, plot_miou_curves, plot_pseudo_label_accuracy, plot_rampup_variants,
                    prediction_panel)
+from . import style
 from .style import FEEDBACK, GUIDE, METHOD_COLORS, PHASE_A, finish
 
 __all__ = ["gps_diagram", "image_grid", "latch_plot", "rampup_curves", "teacher_curve", "plot_fps_flow",

@@ -82,22 +82,27 @@ def prediction_panel(out_dir: str | Path, n: int = 4, role: str = "student1", de
 
 
 def plot_miou_curves(histories: dict[str, History], roles=("student1", "teacher"), title: str = ""):
-    """Validation mIoU per epoch: one panel per partition, colour = method, dashes = network."""
+    """Validation mIoU per epoch: one panel per partition, colour = method, dashes = network; several seeds of a
+    method are drawn as their mean with a band from the lowest to the highest seed."""
     import seaborn as sns
     frame = miou_frame(histories, roles)
     partitions = list(dict.fromkeys(frame["partition"])) or ["none"]
-    fig, axes = plt.subplots(1, len(partitions), figsize=(6 * len(partitions), 4), squeeze=False, sharey=True)
+    fig, axes = plt.subplots(1, len(partitions), figsize=(3.6 * len(partitions), 3.4), squeeze=False, sharey=True)
     for ax, partition in zip(axes[0], partitions):
         part = frame[frame["partition"] == partition]
         if part.empty:
-            ax.text(0.5, 0.5, "no recorded runs", ha="center", transform=ax.transAxes)
+            blank(ax, "no recorded runs")
             continue
         sns.lineplot(data=part, x="epoch", y="mIoU (%)", hue="method", style="network", markers=True, ax=ax,
                      palette=METHOD_COLORS, style_order=[ROLE_LABELS[r] for r in roles if r in ROLE_LABELS],
-                     hue_order=[m for m in METHOD_LABELS.values() if m in set(part["method"])])
-        ax.set(title=f"partition {partition}", xlabel="epoch (0 = start of the main loop)")
-        ax.legend(fontsize=8)
-    return finish(fig, title or f"Validation mIoU per epoch — {describe_runs(histories)}", 9)
+                     hue_order=[m for m in METHOD_LABELS.values() if m in set(part["method"])],
+                     errorbar=("pi", 100), legend=ax is axes[0][0])
+        ax.set(title=f"partition {partition}", xlabel="epoch (0 = start of main loop)")
+    if axes[0][0].get_legend() is not None:
+        handles, labels = axes[0][0].get_legend_handles_labels()
+        axes[0][0].get_legend().remove()
+        fig.legend(handles, labels, loc="lower center", ncol=min(len(labels), 4), frameon=False)
+    return finish(fig, title or f"Validation mIoU per epoch — {describe_runs(histories)}")
 
 
 def _final_miou_bars(runs: dict[str, History], ax) -> None:
