@@ -228,6 +228,7 @@ def search_table(results_dir: str | Path) -> pd.DataFrame:
                      "α/β": f"{c.get('alpha')}/{c.get('beta')}" if c["method"] != "supervised" else "",
                      "CutMix": ("yes" if c.get("cutmix", True) else "no") if c["method"] != "supervised" else "",
                      "iterations": h.meta.get("teacher_iters", 0) + final.get("iteration", 0),
+                     "S1 after epoch 1 (%)": round(miou_at(h, 1.0), 1),
                      "S1 mIoU (%)": round(student_miou(h), 1),
                      "lowest digit IoU (%)": round(100 * min(final.get("iou_student1", [math.nan])[1:]), 1),
                      "T mIoU (%)": round(100 * teacher, 1) if teacher is not None else None,

@@ -4,6 +4,7 @@ from __future__ import annotations
 import math
 
 import matplotlib
+import pandas as pd
 import pytest
 
 matplotlib.use("Agg")
@@ -136,18 +137,6 @@ def pd_isna(value):
     return pd.isna(value)
 
 
-def test_verdict_follows_the_numbers():
-    assert "confirmed" in claims.verdict({"GPS": 60.0, "CPS": 50.0, "SupOnly": 40.0}, "GPS >= CPS >= SupOnly")
-    text = claims.verdict({"GPS": 45.0, "CPS": 50.0, "SupOnly": 40.0}, "GPS >= CPS >= SupOnly")
-    assert "not confirmed" in text and "CPS beats GPS by 5.00" in text
-    assert claims.verdict({"GPS": 49.9, "CPS": 50.0}, "x", margin=0.5).startswith("x: confirmed")
-    assert claims.verdict({"GPS": 49.9, "CPS": 50.0}, "x").startswith("x: not confirmed")
-    assert "cannot be checked" in claims.verdict({"GPS": 60.0, "CPS": math.nan}, "x")
-    # equal scores (every network at the background-only level) are a tie, not a confirmation
-    tie = claims.verdict({"GPS": 8.31, "CPS": 8.31, "SupOnly": 8.31}, "x")
-    assert tie.startswith("x: not separated") and "confirmed" not in tie
-
-
 def test_flow_verdict_reads_the_first_epoch():
     runs = {"gps": make_history(final=0.5, first=0.4), "cps": make_history("cps", final=0.5, first=0.05)}
     text = claims.flow_verdict(runs)
@@ -174,7 +163,8 @@ def test_table4_places_runs_next_to_the_paper():
     assert "adding L_fps to L_gps + L_cps: paper +1.23 points (VOC), ours +5.00 points — same sign" in text
     assert "not recorded yet" in text
     tied = tables.table4({"gps1-cps1-fps1": make_history(final=0.3), "gps1-cps1-fps0": make_history(final=0.3)})
-    assert "ours +0.00 points — a tie" in claims.table4_text(tied)
+    assert "ours +0.00 points — not separated: within the seed spread of 0.00" in claims.table4_text(tied)
+    assert "ours +5.00 points — not separated" in claims.table4_text(table, noise=6.0)
 
 
 def test_update_and_rampup_texts():
@@ -185,7 +175,14 @@ def test_update_and_rampup_texts():
     assert "indistinguishable" in claims.update_text(close)
     assert "not recorded" in claims.update_text({"two_step": runs["two_step"]})
     text = claims.rampup_text({"adaptive": make_history(final=0.6), "none": make_history(final=0.7, rampup="none")})
-    assert "adaptive >= none: not confirmed" in text and "adaptive >= fixed: cannot be checked" in text
+    assert "adaptive >= none: refuted (-10.00 points; seed spread 0.00)" in text
+    assert "adaptive >= fixed: cannot be checked yet, fixed not recorded" in text
+    noisy = claims.rampup_text({"adaptive": make_history(final=0.6), "none": make_history(final=0.61, rampup="none")},
+                               noise=2.0)
+    assert "adaptive >= none: not separated (-1.00 points, within the seed spread of 2.00)" in noisy
+    assert claims.compare(3.0, 1.0, "x") == "x: confirmed (+3.00 points; seed spread 1.00)."
+    seeds = {"a": make_history(final=0.6), "b": make_history(final=0.63), "c": make_history("cps", final=0.1)}
+    assert claims.seed_noise(seeds) == pytest.approx(3.0) and claims.seed_noise(seeds, "cps") == 0.0
 
 
 def test_missing_text_and_commands():
@@ -221,6 +218,15 @@ def test_headline_checks_gps_lead_over_each_method_against_the_targets():
     assert "GPS 55.00 (50.00-60.00, 2 seeds)" in text[0]
     assert "GPS - CPS = +1.00 points (target >= 1; seed spread 10.00): not separated" in text[2]
     assert "refuted" in claims.lead_verdict([40.0], [50.0], "SupOnly", 8.0)
+
+
+def test_room_text_compares_full_supervision_with_the_target():
+    search = pd.DataFrame({"S1 mIoU (%)": [79.6]}, index=["sup-1-r10t-digits"])
+    runs = {"supervised-1_8": make_history("supervised", final=0.72), "s1": make_history("supervised", final=0.74)}
+    text = claims.room_text(search, runs)
+    assert "at most about 6.6 points" in text and "out of reach" in text
+    assert "enough room" in claims.room_text(search, {"s": make_history("supervised", final=0.6)})
+    assert "cannot be computed" in claims.room_text(search, {})
 
 
 def test_latch_claim_counts_runs_that_latched_before_the_last_epoch():
@@ -259,7 +265,8 @@ def test_learned_text_flags_background_only_runs():
 
 def test_search_table_reads_each_recorded_search_run(tmp_path):
     (tmp_path / "search").mkdir()
-    gps = make_history(final=0.6, encoder_weights="digits", pseudo_label_mode="train")
+    gps = make_history(final=0.6, encoder_weights="digits", pseudo_label_mode="train", alpha=0.5, beta=1.5,
+                       cutmix=False)
     gps.meta.update(n_labeled=250, n_unlabeled=1750)
     gps.evals[-1]["iou_student1"] = [0.9, 0.4, 0.0]
     gps.save(tmp_path / "search" / "gps-a.json")
@@ -271,7 +278,8 @@ def test_search_table_reads_each_recorded_search_run(tmp_path):
     row = table.loc["gps-a"]
     assert (row["method"], row["labeled"], row["train scenes"], row["encoder"]) == ("GPS", 250, 2000, "digits")
     assert row["iterations"] == 6 + 12 and row["S1 mIoU (%)"] == 60.0 and row["lowest digit IoU (%)"] == 0.0
-    assert row["T mIoU (%)"] == 54.0 and row["pseudo-labels"] == "train"
+    assert row["T mIoU (%)"] == 54.0 and row["pseudo-labels"] == "train" and row["S1 after epoch 1 (%)"] == 20.0
+    assert row["α/β"] == "0.5/1.5" and row["CutMix"] == "no" and table.loc["sup-b", "α/β"] == ""
     assert table.loc["sup-b", "encoder"] == "random" and table.loc["sup-b", "train scenes"] == 2000
 
 
