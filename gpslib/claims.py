@@ -79,7 +79,7 @@ def lead_verdict(gps: list[float], other: list[float], name: str, target: float)
     seeds = "one seed each, no spread to judge against" if noise == 0 else f"seed spread {noise:.2f}"
     if lead >= target and lead > noise:
         word = "confirmed"
-    elif abs(lead) <= noise:
+    elif abs(lead) <= max(noise, 0.05):
         word = "not separated (the difference is within the seeds' spread)"
     elif lead > 0:
         word = f"not confirmed (GPS is ahead, but by less than the {target:g}-point target)"

@@ -4,7 +4,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import matplotlib.pyplot as plt
-import pandas as pd
 
 from ..history import History
 from ..tables import (LOSS_LABELS, METHOD_LABELS, ROLE_LABELS, describe_run, describe_runs, fps_flow, loss_frame,
@@ -105,34 +104,24 @@ def plot_miou_curves(histories: dict[str, History], roles=("student1", "teacher"
     return finish(fig, title or f"Validation mIoU per epoch — {describe_runs(histories)}")
 
 
-def _final_miou_bars(runs: dict[str, History], ax) -> None:
-    """Final mIoU of S1 and T per run, as grouped bars (the right panel of the ablation figures)."""
-    import seaborn as sns
-    finals = pd.DataFrame([{"run": n, "network": ROLE_LABELS[r], "mIoU (%)": 100 * h.final[f"miou_{r}"]}
-                           for n, h in runs.items() for r in ("student1", "teacher") if f"miou_{r}" in h.final])
-    if not finals.empty:
-        sns.barplot(data=finals, x="run", y="mIoU (%)", hue="network", ax=ax)
-        ax.set(title="final mIoU")
-
-
 def plot_fps_flow(runs: dict[str, History], epochs: float = 1.0, smooth: int = 5):
-    """Fig. 6b: L_fps per iteration (running mean) for two-step vs merged updates, and their final mIoU."""
+    """Fig. 6b: L_fps per iteration (running mean) for two-step vs merged updates over the first epochs."""
     import seaborn as sns
     frame = fps_flow(runs, epochs)
-    fig, (ax, bar) = plt.subplots(1, 2, figsize=(10, 3.8), width_ratios=[2, 1])
+    fig, ax = plt.subplots(figsize=(7, 3.6))
     if frame.empty:
-        ax.text(0.5, 0.5, "no recorded runs", ha="center", transform=ax.transAxes)
+        blank(ax, "no recorded runs")
     else:
         frame["L_fps (running mean)"] = frame.groupby("run")["L_fps"].transform(lambda v: running_mean(v, smooth))
         sns.lineplot(data=frame, x="iteration", y="L_fps (running mean)", hue="run", ax=ax)
-        ax.set(title=f"$L_{{fps}}$ over the first {epochs:g} epoch(s), {smooth}-it running mean")
-    _final_miou_bars(runs, bar)
-    return finish(fig, f"Two-step vs merged update — {describe_runs(runs)}", 9)
+        ax.set(xlabel="iteration after phase a")
+    return finish(fig, f"$L_{{fps}}$ over the first {epochs:g} epoch(s), {smooth}-it running mean, two-step vs merged "
+                       f"update — {describe_runs(runs)}")
 
 
 def plot_rampup_variants(runs: dict[str, History]):
-    """w(e) (and the alpha scale of the ramp-down) per iteration for each ramp-up variant, and final mIoU."""
-    fig, (ax, bar) = plt.subplots(1, 2, figsize=(10, 3.8), width_ratios=[2, 1])
+    """w(e) (and the alpha scale of the ramp-down) per iteration for each ramp-up variant."""
+    fig, ax = plt.subplots(figsize=(7, 3.6))
     for name, h in runs.items():
         it = h.frame("iterations")
         if "w" in it:
@@ -140,8 +129,9 @@ def plot_rampup_variants(runs: dict[str, History]):
             if "alpha_scale" in it and (it["alpha_scale"] != 1).any():
                 ax.step(it["iteration"], it["alpha_scale"], where="post", ls="--", color=line.get_color(),
                         label=f"{name}: α scale")
-    ax.set(xlabel="iteration after phase a", ylabel="weight", ylim=(-0.02, 1.05), title="weights used")
+    ax.set(xlabel="iteration after phase a", ylabel="weight", ylim=(-0.02, 1.05))
     if runs:
-        ax.legend(fontsize=7)
-    _final_miou_bars(runs, bar)
-    return finish(fig, f"Ramp-up variants — {describe_runs(runs)}", 9)
+        ax.legend()
+    else:
+        blank(ax, "no recorded runs")
+    return finish(fig, f"Weights used by each ramp-up variant — {describe_runs(runs)}")
