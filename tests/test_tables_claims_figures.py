@@ -292,3 +292,20 @@ def test_label_gap_text_pairs_all_labels_with_one_eighth():
     assert "gap 10.0 points: misses" in text and "-y" not in text
     table.loc["sup-1-x", "S1 mIoU (%)"] = 90.0
     assert "gap 20.0 points: meets" in claims.label_gap_text(table)
+
+
+def test_recorded_experiments_share_the_reference_and_budget_rules(tmp_path):
+    preset = parameters.configure("digits", "1/8")
+    reference = tmp_path / "main" / "gps-1_8.json"
+    for variant in (("update", "two_step"), ("rampup", "adaptive"), ("teacher_lr", "literal"),
+                    ("table4", "gps1-cps1-fps1")):       # the same training as the reference: recorded once
+        assert experiments.result_path(*variant, results_dir=tmp_path) == reference
+    assert not preset.cutmix and all(not p["cutmix"] for p in experiments.EXPERIMENTS["table4"].values())
+    # SupOnly trains phase a's epochs too; CPS has no phase a; seeds 1 and 2 get a suffix
+    sup = experiments.parameters("main", "supervised-1_8-s2")
+    assert sup["epochs"] == preset.epochs + preset.teacher_epochs and sup["seed"] == 2
+    assert "teacher_epochs" not in experiments.parameters("main", "cps-1_8")
+    assert experiments.parameters("longer", "supervised-1_8")["epochs"] == 8 + preset.teacher_epochs
+    assert experiments.parameters("longer", "gps-1_8")["epochs"] == 8
+    assert experiments.parameters("teacher_lr", "larger")["teacher_lr"] == 1e-4
+    assert "-p teacher_lr 0.0001" in experiments.papermill_command(experiments.parameters("teacher_lr", "larger"))
