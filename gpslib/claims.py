@@ -80,11 +80,11 @@ def lead_verdict(gps: list[float], other: list[float], name: str, target: float)
     if lead >= target and lead > noise:
         word = "confirmed"
     elif abs(lead) <= max(noise, 0.05):
-        word = "not separated (the difference is within the seeds' spread)"
+        word = f"not separated (the difference is within the seeds' spread), so the {target:g}-point target is not met"
     elif lead > 0:
         word = f"not confirmed (GPS is ahead, but by less than the {target:g}-point target)"
     else:
-        word = "refuted"
+        word = f"refuted ({name} is ahead)"
     return f"GPS - {name} = {lead:+.2f} points (target >= {target:g}; {seeds}): {word}."
 
 
