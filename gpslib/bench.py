@@ -238,7 +238,7 @@ def device_name(device: torch.device) -> str:
 
 def command_line(args) -> str:
     parts = ["gpslib bench"]
-    for name in ("dataset", "backbone", "crop", "batch", "amp", "iters", "warmup", "device", "out"):
+    for name in ("dataset", "backbone", "crop", "batch", "amp", "cutmix", "iters", "warmup", "device", "out"):
         value = getattr(args, name, None)
         if value is not None:
             parts.append(f"--{name} {value}")
@@ -288,9 +288,11 @@ def run(args) -> dict:
         raise GpslibError("--iters must be at least 1 and --warmup at least 0.")
     amp = str(args.amp).lower() in ("true", "1", "yes")
     device = distributed.setup(args.device or "auto").device
+    cutmix = getattr(args, "cutmix", None)
     cfg = make_config(args.dataset, "1/8", backbone=args.backbone, crop_size=args.crop, batch_labeled=args.batch,
                       batch_unlabeled=args.batch, amp=amp, device=str(device),
-                      data_root=getattr(args, "data_root", None))
+                      data_root=getattr(args, "data_root", None),
+                      cutmix=None if cutmix is None else str(cutmix).lower() == "true")
     data, data_text = load_data(cfg)
     methods = {m: bench_method(m, cfg, device, data, args.iters, args.warmup) for m in METHODS}
     gps, cps = methods["gps"], methods["cps"]
@@ -299,7 +301,7 @@ def run(args) -> dict:
     return {"device": device_name(device), "torch": torch.__version__, "command": command_line(args),
             "date": datetime.now(timezone.utc).strftime("%Y-%m-%d"),
             "setup": {"dataset": cfg.dataset, "backbone": cfg.backbone, "crop": cfg.crop_size,
-                      "batch": cfg.batch_labeled, "precision": precision, "iters": args.iters,
+                      "batch": cfg.batch_labeled, "cutmix": cfg.cutmix, "precision": precision, "iters": args.iters,
                       "warmup": args.warmup, "num_classes": cfg.num_classes},
             "data": data_text, "synthetic_data": data is None, "counting_rule": COUNTING_RULE,
             "methods": methods,

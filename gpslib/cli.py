@@ -164,6 +164,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--crop", type=int, default=None)
     p.add_argument("--batch", type=int, default=None, help="labeled and unlabeled batch (each)")
     p.add_argument("--amp", default="true", choices=("true", "false"))
+    p.add_argument("--cutmix", default=None, choices=("true", "false"),
+                   help="CutMix the unlabeled batch (default: the preset's, off for digits, on for VOC/Cityscapes)")
     p.add_argument("--iters", type=int, default=10)
     p.add_argument("--warmup", type=int, default=3)
     p.add_argument("--device", default="auto")

@@ -15,8 +15,8 @@ GPS_PHASES = {"data loading", "teacher pseudo-labels", "student pseudo-labels", 
 
 
 def tiny_args(root, out):
-    return Namespace(dataset="digits", backbone=None, crop=32, batch=2, amp="true", iters=1, warmup=0,
-                     device="cpu", out=str(out), data_root=str(root))
+    return Namespace(dataset="digits", backbone=None, crop=32, batch=2, amp="true", cutmix="true", iters=1, warmup=0,
+                     device="cpu", out=str(out), data_root=str(root))   # CutMix on: every phase of the paper's GPS
 
 
 @pytest.fixture(scope="module")
@@ -56,7 +56,8 @@ def test_report_records_the_setup(report):
     assert data["setup"]["precision"].startswith("fp32")  # AMP is CUDA only
     assert data["synthetic_data"] is False
     assert data["torch"] == torch.__version__
-    assert "--batch 2" in data["command"] and str(out) in data["command"]
+    assert "--batch 2" in data["command"] and "--cutmix true" in data["command"] and str(out) in data["command"]
+    assert data["setup"]["cutmix"] is True
     # 2 + 2 images: GPS 1*2 + 2*2 + 3*2*4 + 2*2 + 3*4 = 46, CPS 2*2 + 3*2*4 = 28
     assert data["methods"]["gps"]["pass_units"] == 46 and data["methods"]["cps"]["pass_units"] == 28
     assert data["ratio_gps_cps"]["passes"] == pytest.approx(46 / 28)
