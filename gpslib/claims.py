@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 
 from .history import History
-from .tables import METHOD_LABELS, ROLE_LABELS, fps_flow, miou_at, roles_of, student_miou
+from .tables import METHOD_LABELS, ROLE_LABELS, fps_flow, latch_losses, miou_at, roles_of, student_miou
 
 
 def latch_text(history: History) -> str:
@@ -166,13 +166,12 @@ def latch_summary(histories: dict[str, History]) -> pd.DataFrame:
     for name, h in histories.items():
         if h.config.get("method") != "gps" or h.config.get("rampup") != "adaptive" or not h.iterations:
             continue
-        it = h.frame("iterations")
-        last = it[it["epoch"] == it["epoch"].max()]
+        last = latch_losses(h).iloc[-1]
         epochs, latched = h.config.get("epochs"), h.latch.get("latched_epoch")
         rows.append({"run": name, "partition": h.config.get("partition"), "E": epochs,
                      "latch epoch": latched, "before the last epoch": latched is not None and latched < epochs,
-                     "last epoch: L^s_sup/2": round(float(last["sup_s"].mean()) / 2, 3),
-                     "last epoch: L^t_sup": round(float(last["sup_t"].mean()), 3)})
+                     "last epoch: L^s_sup/2": round(float(last["sup_s / 2"]), 3),
+                     "last epoch: L^t_sup": round(float(last["sup_t"]), 3)})
     table = pd.DataFrame(rows, columns=["run", "partition", "E", "latch epoch", "before the last epoch",
                                         "last epoch: L^s_sup/2", "last epoch: L^t_sup"]).set_index("run")
     table["latch epoch"] = table["latch epoch"].astype("Int64")

@@ -22,6 +22,7 @@ from .data.palette import IGNORE, colorize, palette_for
 from .data.transforms import denormalize
 from .evaluate import PSEUDO_SEED, evaluate
 from .models import build_segmenter, count_parameters
+from .tables import latch_losses
 from .train import gps
 from .train.batch import assemble
 from .train.schedule import fixed_teacher_lr
@@ -253,14 +254,11 @@ def teacher_lr_examples() -> list[dict]:
 
 def latch_report(history) -> dict:
     """Where the latch fired in a run (from its History), with the per-epoch mean supervised losses."""
-    frame = history.frame("iterations")
-    per_epoch = frame.groupby("epoch")[["sup_s", "sup_t", "w"]].mean()
-    per_epoch["sup_s / 2"] = per_epoch["sup_s"] / 2
     latch = history.latch
     epoch = latch.get("latched_epoch")
     text = latch_text(history)
     return {"epoch": epoch, "iteration": latch.get("latched_iteration"), "text": text,
-            "per_epoch": per_epoch[["sup_s / 2", "sup_t", "w"]]}
+            "per_epoch": latch_losses(history)}
 
 
 def paper_epochs(dataset: str) -> dict[str, int]:

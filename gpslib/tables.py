@@ -87,6 +87,14 @@ def per_class_table(history: History, class_names: list[str]) -> pd.DataFrame:
 
 
 
+def latch_losses(history: History) -> pd.DataFrame:
+    """Per epoch of the main loop, the two sides of the latch test (mean L^s_sup/2 and L^t_sup on the labeled
+    batches) and the mean w(e) used."""
+    per_epoch = history.frame("iterations").groupby("epoch")[["sup_s", "sup_t", "w"]].mean()
+    per_epoch["sup_s / 2"] = per_epoch["sup_s"] / 2
+    return per_epoch[["sup_s / 2", "sup_t", "w"]]
+
+
 def running_mean(values: pd.Series, window: int) -> pd.Series:
     """Running mean over `window` rows (shorter at the start)."""
     return values.rolling(max(1, window), min_periods=1).mean()
