@@ -30,9 +30,10 @@ _TABLE4 = [  # (use_gps, use_cps, use_fps), the rows of Table 4 (all without Cut
     (True, False, False), (False, False, True), (True, False, True),
     (False, True, True), (True, True, False), (True, True, True)]
 
-EXPERIMENTS: dict[str, dict[str, dict[str, Any]]] = {
-    "main": {_seeded(f"{method}-{p.replace('/', '_')}", seed): {"method": method, "partition": p, "seed": seed}
-             for p in ("1/8", "1/16") for seed in SEEDS for method in ("gps", "cps", "supervised")},
+# One-factor ablations of the reference run, each variant recorded at every seed of SEEDS (seed 0 first): a
+# variant whose seed-0 difference from the reference is within the reference's seed spread needs its other
+# seeds before anything can be said about it.
+ABLATIONS: dict[str, dict[str, dict[str, Any]]] = {
     "update": {"two_step": {"update": "two_step", "partition": "1/8"},
                "merged": {"update": "merged", "partition": "1/8"}},
     "table4": {"gps{:d}-cps{:d}-fps{:d}".format(*row): {"use_gps": row[0], "use_cps": row[1], "use_fps": row[2],
@@ -44,18 +45,34 @@ EXPERIMENTS: dict[str, dict[str, dict[str, Any]]] = {
     # The teacher's lr after phase a: the paper's formula (2e-6 here) against one 44x larger, as a fixed value.
     "teacher_lr": {"literal": {"partition": "1/8"},
                    "larger": {"teacher_lr": 1e-4, "partition": "1/8"}},
+}
+
+EXPERIMENTS: dict[str, dict[str, dict[str, Any]]] = {
+    "main": {_seeded(f"{method}-{p.replace('/', '_')}", seed): {"method": method, "partition": p, "seed": seed}
+             for p in ("1/8", "1/16") for seed in SEEDS for method in ("gps", "cps", "supervised")},
+    **{experiment: {_seeded(name, seed): {**params, "seed": seed}
+                    for seed in SEEDS for name, params in variants.items()}
+       for experiment, variants in ABLATIONS.items()},
     # Where the curves go: the main 1/8 runs at twice the main loop (SupOnly again adds phase a's epochs).
     "longer": {f"{method}-1_8": {"method": method, "partition": "1/8", "epochs": 8}
                for method in ("gps", "cps", "supervised")},
 }
 
 
-# The GPS run every variant is compared with (two-step update, adaptive ramp-up, all three losses): main/gps-1_8.
+# The GPS run every variant is compared with (two-step update, adaptive ramp-up, all three losses): main/gps-1_8,
+# and its seeds main/gps-1_8-s1, -s2.
 REFERENCE = ("main", "gps-1_8")
-# Variants that are the very same training as the reference: recorded once, read under both names.
+# Variants that are the very same training as the reference: recorded once, read under both names, seed by seed.
 # (The digits preset trains without CutMix, so Table 4's last row is the reference too.)
-SAME_AS = {("update", "two_step"): REFERENCE, ("rampup", "adaptive"): REFERENCE, ("teacher_lr", "literal"): REFERENCE,
-           ("table4", "gps1-cps1-fps1"): REFERENCE}
+SAME_AS = {(experiment, _seeded(name, seed)): ("main", _seeded("gps-1_8", seed)) for seed in SEEDS
+           for experiment, name in (("update", "two_step"), ("rampup", "adaptive"), ("teacher_lr", "literal"),
+                                    ("table4", "gps1-cps1-fps1"))}
+
+
+def variant_of(name: str) -> str:
+    """A recorded run's name without its seed suffix: 'merged-s2' -> 'merged'."""
+    stem, _, seed = name.rpartition("-s")
+    return stem if stem and seed.isdigit() else name
 
 
 def result_path(experiment: str, name: str, results_dir: Path = RESULTS_DIR) -> Path:
@@ -105,13 +122,16 @@ def load_results(experiment: str, results_dir: Path = RESULTS_DIR) -> dict[str, 
 
 
 def missing_text(experiment: str, names, have) -> str:
-    """Which runs of an experiment are not recorded (yet)."""
+    """Which runs of an experiment are not recorded (yet), by variant and seed, with the command that records them."""
     missing = [n for n in names if n not in have]
     if not missing:
         return f"All {len(list(names))} runs of '{experiment}' are recorded."
-    return (f"Not recorded yet in '{experiment}': {', '.join(missing)} "
+    seeds: dict[str, list[str]] = {}
+    for name in missing:
+        seeds.setdefault(variant_of(name), []).append(name[len(variant_of(name)) + 2:] or "0")
+    listed = ", ".join(f"{variant} (seed{'s' if len(s) > 1 else ''} {', '.join(s)})" for variant, s in seeds.items())
+    return (f"Not recorded yet in '{experiment}': {listed} "
             f"(record with `python -m gpslib.experiments {experiment} {' '.join(missing)}`).")
-
 
 
 def rerun(experiment: str, names=None, workdir: str | Path | None = None, **budget: Any) -> dict[str, History]:

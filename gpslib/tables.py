@@ -12,6 +12,7 @@ import numpy as np
 import pandas as pd
 
 from .config import make_config
+from .experiments import variant_of
 from .history import History
 from .models import ROLES
 
@@ -131,8 +132,22 @@ def miou_frame(histories: dict[str, History], roles=("student1", "teacher")) -> 
     return pd.DataFrame(rows, columns=["run", "method", "partition", "epoch", "network", "mIoU (%)"])
 
 
+def by_variant(runs: dict[str, History]) -> dict[str, list[History]]:
+    """Recorded runs grouped by variant, their seeds together: {'merged': [merged, merged-s1, ...], ...}."""
+    groups: dict[str, list[History]] = {}
+    for name, h in runs.items():
+        groups.setdefault(variant_of(name), []).append(h)
+    return groups
+
+
+def spread(values) -> float:
+    """Max minus min of a variant's seeds (0 for one seed): the noise a difference has to exceed."""
+    values = list(values)
+    return float(max(values) - min(values)) if len(values) > 1 else 0.0
+
+
 def fps_flow(runs: dict[str, History], epochs: float = 1.0) -> pd.DataFrame:
-    """L_fps per iteration over the first `epochs` epochs of each run, long format."""
+    """L_fps per iteration over the first `epochs` epochs of each run, long format (run, its variant, ...)."""
     parts = []
     for name, h in runs.items():
         it = h.frame("iterations")
@@ -140,8 +155,10 @@ def fps_flow(runs: dict[str, History], epochs: float = 1.0) -> pd.DataFrame:
             continue
         limit = epochs * h.meta.get("iters_per_epoch", len(it))
         part = it[it["iteration"] < limit]
-        parts.append(pd.DataFrame({"run": name, "iteration": part["iteration"], "L_fps": part["fps"]}))
-    return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=["run", "iteration", "L_fps"])
+        parts.append(pd.DataFrame({"run": name, "variant": variant_of(name), "iteration": part["iteration"],
+                                   "L_fps": part["fps"]}))
+    return (pd.concat(parts, ignore_index=True) if parts
+            else pd.DataFrame(columns=["run", "variant", "iteration", "L_fps"]))
 
 
 def summary_table(results: dict[str, dict[str, History]]) -> pd.DataFrame:
@@ -172,22 +189,26 @@ def commands_table(runs: dict[str, History]) -> pd.DataFrame:
 
 
 def table4(runs: dict[str, History]) -> pd.DataFrame:
-    """Table 4: each combination of L_gps/L_cps/L_fps, the paper's mIoU (R50, 1/8) next to ours (digits).
+    """Table 4: each combination of L_gps/L_cps/L_fps, the paper's mIoU (R50, 1/8) next to ours (digits): the mean
+    S1 and T over the recorded seeds of each row, with their number and S1's spread.
 
     The paper's six rows come first (its first row is L_gps alone, section 4.4.1); a recorded combination that
     is not in the paper's table follows with empty paper columns.
     """
     rows = []
+    groups = by_variant(runs)
     paper = {"gps{:d}-cps{:d}-fps{:d}".format(*key): (key, values) for key, values in PAPER_TABLE4.items()}
     extra = {name: (tuple(bool(int(part[-1])) for part in name.split("-")), (None, None))
-             for name in runs if name not in paper}     # a recorded combination the paper's table does not have
+             for name in groups if name not in paper}   # a recorded combination the paper's table does not have
     for name, (key, (voc, city)) in {**paper, **extra}.items():
-        h = runs.get(name)
+        seeds = groups.get(name, [])
+        s1 = [student_miou(h) for h in seeds]
+        teacher = [100 * h.final["miou_teacher"] for h in seeds if "miou_teacher" in h.final]
         rows.append({"run": name, "L_gps": "✓" if key[0] else "–", "L_cps": "✓" if key[1] else "–",
                      "L_fps": "✓" if key[2] else "–", "paper VOC": voc, "paper Cityscapes": city,
-                     "ours S1 (%)": round(student_miou(h), 2) if h else None,
-                     "ours T (%)": round(100 * h.final["miou_teacher"], 2) if h and "miou_teacher" in h.final
-                     else None})
+                     "ours S1 (%)": round(float(np.mean(s1)), 2) if s1 else None,
+                     "ours T (%)": round(float(np.mean(teacher)), 2) if teacher else None,
+                     "seeds": len(seeds), "S1 spread": round(spread(s1), 2) if s1 else None})
     return pd.DataFrame(rows).set_index("run")
 
 

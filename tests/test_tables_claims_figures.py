@@ -160,11 +160,16 @@ def test_table4_places_runs_next_to_the_paper():
     assert extra.loc["gps1-cps0-fps0", "L_gps"] == "✓" and extra.loc["gps0-cps0-fps0", "L_gps"] == "–"
     assert "gps0-cps0-fps0 (30.00) was recorded but is not a row" in claims.table4_text(extra)
     text = claims.table4_text(table)
-    assert "adding L_fps to L_gps + L_cps: paper +1.23 points (VOC), ours +5.00 points — same sign" in text
+    assert "adding L_fps to L_gps + L_cps: paper +1.23 points (VOC), ours +5.00 points (1 vs 1 seed) — same sign" in text
     assert "not recorded yet" in text
     tied = tables.table4({"gps1-cps1-fps1": make_history(final=0.3), "gps1-cps1-fps0": make_history(final=0.3)})
-    assert "ours +0.00 points — not separated: within the seed spread of 0.00" in claims.table4_text(tied)
-    assert "ours +5.00 points — not separated" in claims.table4_text(table, noise=6.0)
+    assert "ours +0.00 points (1 vs 1 seed) — not separated: within the seed spread of 0.00" in claims.table4_text(tied)
+    assert "ours +5.00 points (1 vs 1 seed) — not separated" in claims.table4_text(table, noise=6.0)
+    # seeds of a row are averaged, and their own spread counts as noise
+    seeded = tables.table4({**runs, "gps1-cps1-fps0-s1": make_history(final=0.61, use_fps=False)})
+    assert seeded.loc["gps1-cps1-fps0", "ours S1 (%)"] == 58.0 and seeded.loc["gps1-cps1-fps0", "seeds"] == 2
+    assert seeded.loc["gps1-cps1-fps0", "S1 spread"] == 6.0 and len(seeded) == 6
+    assert "ours +2.00 points (1 vs 2 seeds) — not separated: within the seed spread of 6.00" in claims.table4_text(seeded)
 
 
 def test_update_and_rampup_texts():
@@ -175,12 +180,22 @@ def test_update_and_rampup_texts():
     assert "indistinguishable" in claims.update_text(close)
     assert "not recorded" in claims.update_text({"two_step": runs["two_step"]})
     text = claims.rampup_text({"adaptive": make_history(final=0.6), "none": make_history(final=0.7, rampup="none")})
-    assert "adaptive >= none: refuted (-10.00 points; seed spread 0.00)" in text
+    assert "adaptive >= none: refuted (-10.00 points, 1 vs 1 seed; seed spread 0.00)" in text
     assert "adaptive >= fixed: cannot be checked yet, fixed not recorded" in text
     noisy = claims.rampup_text({"adaptive": make_history(final=0.6), "none": make_history(final=0.61, rampup="none")},
                                noise=2.0)
-    assert "adaptive >= none: not separated (-1.00 points, within the seed spread of 2.00)" in noisy
-    assert claims.compare(3.0, 1.0, "x") == "x: confirmed (+3.00 points; seed spread 1.00)."
+    assert "adaptive >= none: not separated (-1.00 points, 1 vs 1 seed, within the seed spread of 2.00)" in noisy
+    assert claims.compare([3.0], [0.0], 1.0, "x") == "x: confirmed (+3.00 points, 1 vs 1 seed; seed spread 1.00)."
+    # seeds are averaged and their own spread is noise too: 61 +- 2 vs 60 is not separated, 66/65 vs 60 is
+    assert "not separated (+1.00 points, 2 vs 1 seeds, within the seed spread of 4.00)" in claims.compare(
+        [59.0, 63.0], [60.0], 1.0, "x")
+    assert claims.compare([66.0, 65.0], [60.0], 1.0, "x").startswith("x: confirmed (+5.50 points, 2 vs 1 seeds")
+    seeded = {"adaptive": make_history(final=0.6), "adaptive-s1": make_history(final=0.64),
+              "none": make_history(final=0.5, rampup="none")}
+    assert "adaptive >= none: confirmed (+12.00 points, 2 vs 1 seeds; seed spread 4.00)" in claims.rampup_text(seeded)
+    two = {"two_step": make_history(final=0.6), "two_step-s1": make_history(final=0.62),
+           "merged": make_history(final=0.5, fps_level=3.0)}
+    assert "two-step >= merged: confirmed (+11.00 points, 2 vs 1 seeds; seed spread 2.00)" in claims.update_text(two)
     seeds = {"a": make_history(final=0.6), "b": make_history(final=0.63), "c": make_history("cps", final=0.1)}
     assert claims.seed_noise(seeds) == pytest.approx(3.0) and claims.seed_noise(seeds, "cps") == 0.0
 
@@ -308,4 +323,8 @@ def test_recorded_experiments_share_the_reference_and_budget_rules(tmp_path):
     assert experiments.parameters("longer", "supervised-1_8")["epochs"] == 8 + preset.teacher_epochs
     assert experiments.parameters("longer", "gps-1_8")["epochs"] == 8
     assert experiments.parameters("teacher_lr", "larger")["teacher_lr"] == 1e-4
+    # every ablation variant has the main comparison's seeds; the reference's seeds are main's
+    assert experiments.parameters("update", "merged-s2")["seed"] == 2
+    assert experiments.result_path("rampup", "adaptive-s1", results_dir=tmp_path) == tmp_path / "main" / "gps-1_8-s1.json"
+    assert experiments.variant_of("merged-s2") == "merged" and experiments.variant_of("gps-1_16") == "gps-1_16"
     assert "-p teacher_lr 0.0001" in experiments.papermill_command(experiments.parameters("teacher_lr", "larger"))

@@ -5,6 +5,7 @@ from pathlib import Path
 
 import matplotlib.pyplot as plt
 
+from ..experiments import variant_of
 from ..history import History
 from ..tables import (LOSS_LABELS, METHOD_LABELS, ROLE_LABELS, describe_run, describe_runs, fps_flow, loss_frame,
                       miou_frame, running_mean)
@@ -105,7 +106,8 @@ def plot_miou_curves(histories: dict[str, History], roles=("student1", "teacher"
 
 
 def plot_fps_flow(runs: dict[str, History], epochs: float = 1.0, smooth: int = 5):
-    """Fig. 6b: L_fps per iteration (running mean) for two-step vs merged updates over the first epochs."""
+    """Fig. 6b: L_fps per iteration (running mean) for two-step vs merged updates over the first epochs; a variant
+    with several seeds is drawn as their mean with a band from the lowest to the highest seed."""
     import seaborn as sns
     frame = fps_flow(runs, epochs)
     fig, ax = plt.subplots(figsize=(7, 3.6))
@@ -113,14 +115,16 @@ def plot_fps_flow(runs: dict[str, History], epochs: float = 1.0, smooth: int = 5
         blank(ax, "no recorded runs")
     else:
         frame["L_fps (running mean)"] = frame.groupby("run")["L_fps"].transform(lambda v: running_mean(v, smooth))
-        sns.lineplot(data=frame, x="iteration", y="L_fps (running mean)", hue="run", ax=ax)
+        sns.lineplot(data=frame, x="iteration", y="L_fps (running mean)", hue="variant", errorbar=("pi", 100),
+                     ax=ax)
         ax.set(xlabel="iteration after phase a")
     return finish(fig, f"$L_{{fps}}$ over the first {epochs:g} epoch(s), {smooth}-it running mean, two-step vs merged "
                        f"update — {describe_runs(runs)}")
 
 
 def plot_rampup_variants(runs: dict[str, History]):
-    """w(e) (and the alpha scale of the ramp-down) per iteration for each ramp-up variant."""
+    """w(e) (and the alpha scale of the ramp-down) per iteration for each ramp-up variant (its seed-0 run)."""
+    runs = {name: h for name, h in runs.items() if variant_of(name) == name}
     fig, ax = plt.subplots(figsize=(7, 3.6))
     for name, h in runs.items():
         it = h.frame("iterations")
