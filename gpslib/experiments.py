@@ -155,6 +155,18 @@ def rerun(experiment: str, names=None, workdir: str | Path | None = None, **budg
 
 
 
+def chapter_runs(experiment: str, results_dir: str | Path = RESULTS_DIR, retrain: bool = False,
+                 names: str | None = None, **budget: Any) -> dict[str, History]:
+    """A chapter's runs of an experiment: the recorded ones (printing which are missing), or with retrain=True fresh
+    ones from train.ipynb: `names` (comma-separated; None: all) at `budget` (fields left None keep the preset's)."""
+    if retrain:
+        wanted = [n for n in names.split(",") if n in EXPERIMENTS[experiment]] if names else None
+        return rerun(experiment, wanted, **{k: v for k, v in budget.items() if v is not None})
+    runs = load_results(experiment, Path(results_dir))
+    print(missing_text(experiment, EXPERIMENTS[experiment], runs))
+    return runs
+
+
 def main() -> None:
     """python -m gpslib.experiments EXPERIMENT [NAME ...]: record runs (all of the experiment by default)."""
     import sys

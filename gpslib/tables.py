@@ -120,16 +120,18 @@ def loss_frame(history: History) -> pd.DataFrame:
 
 # ---------------------------------------------------------------- many runs
 def miou_frame(histories: dict[str, History], roles=("student1", "teacher")) -> pd.DataFrame:
-    """Long table of every evaluation: run, method, partition, epoch, network, mIoU (%)."""
+    """Long table of every evaluation: run, its variant (the name without the seed), method, partition, epoch,
+    network, mIoU (%)."""
     rows = []
     for name, h in histories.items():
         for ev in h.evals:
             for role in roles:
                 if f"miou_{role}" in ev:
-                    rows.append({"run": name, "method": METHOD_LABELS.get(h.config.get("method"), "?"),
+                    rows.append({"run": name, "variant": variant_of(name),
+                                 "method": METHOD_LABELS.get(h.config.get("method"), "?"),
                                  "partition": h.config.get("partition"), "epoch": ev["epoch"],
                                  "network": ROLE_LABELS[role], "mIoU (%)": 100 * ev[f"miou_{role}"]})
-    return pd.DataFrame(rows, columns=["run", "method", "partition", "epoch", "network", "mIoU (%)"])
+    return pd.DataFrame(rows, columns=["run", "variant", "method", "partition", "epoch", "network", "mIoU (%)"])
 
 
 def by_variant(runs: dict[str, History]) -> dict[str, list[History]]:

@@ -83,12 +83,16 @@ def test_figures_are_returned_closed_and_titled():
     h = make_history()
     for fig in (figures.plot_losses(h), figures.latch_plot(h, smooth_window=None), figures.plot_pseudo_label_accuracy(h),
                 figures.plot_miou_curves({"a": h, "b": make_history("cps")}),
+                figures.plot_miou_curves({"literal": h, "larger": make_history(), "larger-s1": h}, by="variant"),
                 figures.plot_fps_flow({"two_step": h, "merged": make_history(fps_level=2.0)}),
                 figures.plot_rampup_variants({"adaptive": h})):
         assert fig._suptitle is not None and "digits" in fig._suptitle.get_text() and "cpu" in fig._suptitle.get_text()
         assert not plt.fignum_exists(fig.number)
         assert smallest_rendered_font(fig) >= figures.style.MIN_FONT_PT
     assert figures.latch_plot(make_history("cps")) is not None
+    by_variant = figures.plot_miou_curves({"literal": h, "larger": make_history(), "larger-s1": h}, by="variant")
+    labels = [t.get_text() for t in by_variant.legends[0].get_texts()]
+    assert {"literal", "larger"} <= set(labels) and "larger-s1" not in labels     # seeds share their variant's line
 
 
 def smallest_rendered_font(fig) -> float:
@@ -328,3 +332,13 @@ def test_recorded_experiments_share_the_reference_and_budget_rules(tmp_path):
     assert experiments.result_path("rampup", "adaptive-s1", results_dir=tmp_path) == tmp_path / "main" / "gps-1_8-s1.json"
     assert experiments.variant_of("merged-s2") == "merged" and experiments.variant_of("gps-1_16") == "gps-1_16"
     assert "-p teacher_lr 0.0001" in experiments.papermill_command(experiments.parameters("teacher_lr", "larger"))
+
+
+def test_chapter_runs_reads_the_record_or_retrains_only_the_named_runs(tmp_path, monkeypatch, capsys):
+    make_history(final=0.6).save(tmp_path / "rampup" / "none.json")
+    runs = experiments.chapter_runs("rampup", tmp_path)
+    assert set(runs) == {"none"} and "Not recorded yet in 'rampup': adaptive (seeds 0, 1, 2)" in capsys.readouterr().out
+    calls = []
+    monkeypatch.setattr(experiments, "rerun", lambda *args, **kw: calls.append((args, kw)) or {})
+    experiments.chapter_runs("rampup", tmp_path, retrain=True, names="none,gps-1_8,fixed-s1", epochs=1, val_limit=None)
+    assert calls == [(("rampup", ["none", "fixed-s1"]), {"epochs": 1})]     # other experiments' names are skipped

@@ -81,9 +81,11 @@ def prediction_panel(out_dir: str | Path, n: int = 4, role: str = "student1", de
     return finish(fig, f"Validation images — {made}", 8)
 
 
-def plot_miou_curves(histories: dict[str, History], roles=("student1", "teacher"), title: str = ""):
-    """Validation mIoU per epoch: one panel per partition, colour = method, dashes = network; several seeds of a
-    method are drawn as their mean with a band from the lowest to the highest seed."""
+def plot_miou_curves(histories: dict[str, History], roles=("student1", "teacher"), title: str = "",
+                     by: str = "method"):
+    """Validation mIoU per epoch: one panel per partition, colour = method (or, with by="variant", the run's name
+    without its seed), dashes = network; several seeds are drawn as their mean with a band from the lowest to
+    the highest seed."""
     import seaborn as sns
     frame = miou_frame(histories, roles)
     partitions = list(dict.fromkeys(frame["partition"])) or ["none"]
@@ -93,10 +95,11 @@ def plot_miou_curves(histories: dict[str, History], roles=("student1", "teacher"
         if part.empty:
             blank(ax, "no recorded runs")
             continue
-        sns.lineplot(data=part, x="epoch", y="mIoU (%)", hue="method", style="network", markers=True, ax=ax,
-                     palette=METHOD_COLORS, style_order=[ROLE_LABELS[r] for r in roles if r in ROLE_LABELS],
-                     hue_order=[m for m in METHOD_LABELS.values() if m in set(part["method"])],
-                     errorbar=("pi", 100), legend=ax is axes[0][0])
+        colours = (dict(palette=METHOD_COLORS, hue_order=[m for m in METHOD_LABELS.values() if m in set(part[by])])
+                   if by == "method" else {})
+        sns.lineplot(data=part, x="epoch", y="mIoU (%)", hue=by, style="network", markers=True, ax=ax,
+                     style_order=[ROLE_LABELS[r] for r in roles if r in ROLE_LABELS], errorbar=("pi", 100),
+                     legend=ax is axes[0][0], **colours)
         ax.set(title=f"partition {partition}", xlabel="epoch (0 = start of main loop)")
     if axes[0][0].get_legend() is not None:
         handles, labels = axes[0][0].get_legend_handles_labels()
