@@ -210,6 +210,14 @@ def teacher_lr_text(runs: dict[str, History]) -> str:
         lr = h.iterations[-1].get("lr_teacher") if h.iterations else math.nan
         lines.append(f"{name}: teacher lr {lr:.1e} after phase a; T mIoU {start:.2f} -> {end:.2f} ({end - start:+.2f}"
                      f" points) over the main loop; final S1 {student_miou(h):.2f}.")
+    groups = {name: seeds for name, seeds in by_variant(runs).items() if "miou_teacher" in seeds[0].final}
+    if len(groups) > 1:      # per variant, over its seeds: how far T moved, and where S1 ended
+        moved = {name: [100 * h.final["miou_teacher"] - miou_at(h, 0.0, "teacher") for h in seeds]
+                 for name, seeds in groups.items()}
+        final = {name: [student_miou(h) for h in seeds] for name, seeds in groups.items()}
+        lines.append("Per teacher lr, over its seeds: T moved " + ", ".join(
+            f"{name} {_stat(values)} points" for name, values in moved.items()) + "; final S1 " + ", ".join(
+            f"{name} {_stat(values)}" for name, values in final.items()) + ".")
     return "\n".join(lines) or "No run with a teacher is recorded."
 
 

@@ -264,6 +264,11 @@ def test_teacher_lr_text_reports_how_far_the_teacher_moved():
     text = claims.teacher_lr_text({"literal": make_history(final=0.5), "cps": make_history("cps")})
     # make_history: teacher mIoU is 0.9 x the epoch's value, 0 at epoch 0 and 45 % at the end; lr_teacher 1e-4
     assert text == "literal: teacher lr 1.0e-04 after phase a; T mIoU 0.00 -> 45.00 (+45.00 points) over the main loop; final S1 50.00."
+    pair = claims.teacher_lr_text({"literal": make_history(final=0.5), "literal-s1": make_history(final=0.6),
+                                   "larger": make_history(final=0.7)})
+    assert pair.splitlines()[-1] == ("Per teacher lr, over its seeds: T moved literal 49.50 (45.00-54.00, 2 seeds) "
+                                     "points, larger 63.00 points; final S1 literal 55.00 (50.00-60.00, 2 seeds), "
+                                     "larger 70.00.")
 
 
 def test_budget_table_compares_the_book_with_the_paper():

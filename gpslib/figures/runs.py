@@ -89,7 +89,8 @@ def plot_miou_curves(histories: dict[str, History], roles=("student1", "teacher"
     import seaborn as sns
     frame = miou_frame(histories, roles)
     partitions = list(dict.fromkeys(frame["partition"])) or ["none"]
-    fig, axes = plt.subplots(1, len(partitions), figsize=(3.6 * len(partitions), 3.4), squeeze=False, sharey=True)
+    fig, axes = plt.subplots(1, len(partitions), figsize=(max(6.0, 3.6 * len(partitions)), 3.6), squeeze=False,
+                             sharey=True)
     for ax, partition in zip(axes[0], partitions):
         part = frame[frame["partition"] == partition]
         if part.empty:
