@@ -163,6 +163,22 @@ def flow_verdict(histories: dict[str, History], epoch: float = 1.0) -> str:
     return "\n".join(lines) if lines else "No recorded runs to compare."
 
 
+def decline_text(histories: dict[str, History], tolerance: float = 2.0) -> str:
+    """The methods whose every seed ends more than `tolerance` points of S1 mIoU below its own best evaluation: a
+    run that drifts away from what it had learnt (per method and partition, each seed's peak, its epoch and the end)."""
+    lines = []
+    for method, label in METHOD_LABELS.items():
+        for partition in dict.fromkeys(str(h.config.get("partition")) for h in histories.values()):
+            runs = runs_by(histories, method, partition)
+            peaks = [max(h.evals, key=lambda ev: ev.get("miou_student1", -1.0)) for h in runs]
+            drops = [(100 * peak["miou_student1"], peak["epoch"], student_miou(h)) for peak, h in zip(peaks, runs)]
+            if runs and all(end < best - tolerance for best, _, end in drops):
+                lines.append(f"{label} {partition}: S1 peaks at " + ", ".join(
+                    f"{best:.1f} (epoch {epoch:g}) and ends at {end:.1f} ({end - best:+.1f})"
+                    for best, epoch, end in drops) + f" — every seed ({len(runs)}) ends below its own best.")
+    return "\n".join(lines) or f"No method ends more than {tolerance:g} points below its best evaluation in every seed."
+
+
 def latch_summary(histories: dict[str, History]) -> pd.DataFrame:
     """Per GPS run with the adaptive ramp-up: the latch epoch and, in the last epoch, the two sides of its test
     (mean L^s_sup/2 of the students and mean L^t_sup of the teacher on the labeled batches)."""

@@ -347,3 +347,14 @@ def test_chapter_runs_reads_the_record_or_retrains_only_the_named_runs(tmp_path,
     monkeypatch.setattr(experiments, "rerun", lambda *args, **kw: calls.append((args, kw)) or {})
     experiments.chapter_runs("rampup", tmp_path, retrain=True, names="none,gps-1_8,fixed-s1", epochs=1, val_limit=None)
     assert calls == [(("rampup", ["none", "fixed-s1"]), {"epochs": 1})]     # other experiments' names are skipped
+
+
+def test_decline_text_names_methods_whose_every_seed_ends_below_its_peak():
+    falling = make_history("cps", partition="1/16", final=0.3, first=0.4)     # 40 after epoch 1, 30 at the end
+    rising = make_history(partition="1/16", final=0.6)
+    text = claims.decline_text({"cps": falling, "cps-s1": make_history("cps", partition="1/16", final=0.2, first=0.5),
+                                "gps": rising})
+    assert text == ("CPS 1/16: S1 peaks at 40.0 (epoch 1) and ends at 30.0 (-10.0), 50.0 (epoch 1) and ends at 20.0 "
+                    "(-30.0) — every seed (2) ends below its own best.")
+    mixed = {"cps": falling, "cps-s1": make_history("cps", partition="1/16", final=0.5)}
+    assert claims.decline_text(mixed).startswith("No method ends more than 2 points below")
