@@ -79,7 +79,8 @@ def lead_verdict(gps: list[float], other: list[float], name: str, target: float)
     elif abs(lead) <= max(noise, 0.05):
         word = f"not separated (the difference is within the seeds' spread), so the {target:g}-point target is not met"
     elif lead > 0:
-        word = f"not confirmed (GPS is ahead, but by less than the {target:g}-point target)"
+        beyond = " beyond the seeds' spread" if noise else ""
+        word = f"not confirmed (GPS is ahead{beyond}, but by less than the {target:g}-point target)"
     else:
         word = f"refuted ({name} is ahead)"
     return f"GPS - {name} = {lead:+.2f} points (target >= {target:g}; {seeds}): {word}."

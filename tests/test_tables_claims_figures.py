@@ -237,6 +237,8 @@ def test_headline_checks_gps_lead_over_each_method_against_the_targets():
     assert "GPS 55.00 (50.00-60.00, 2 seeds)" in text[0]
     assert "GPS - CPS = +1.00 points (target >= 1; seed spread 10.00): not separated" in text[2]
     assert "refuted" in claims.lead_verdict([40.0], [50.0], "SupOnly", 8.0)
+    assert "not confirmed (GPS is ahead beyond the seeds' spread, but by less than the 8-point target)" in (
+        claims.lead_verdict([66.0, 69.0], [62.0, 65.0], "SupOnly", 8.0))
 
 
 def test_room_text_compares_full_supervision_with_the_target():
