@@ -246,7 +246,9 @@ def test_room_text_compares_full_supervision_with_the_target():
     runs = {"supervised-1_8": make_history("supervised", final=0.72), "s1": make_history("supervised", final=0.74)}
     text = claims.room_text(search, runs)
     assert "at most about 6.6 points" in text and "out of reach" in text
-    assert "enough room" in claims.room_text(search, {"s": make_history("supervised", final=0.6)})
+    assert claims.room_text(search, {"s": make_history("supervised", final=0.6)}).endswith(
+        "at most about 19.6 points here: meeting the 8-point target means GPS ending within 11.6 points of full "
+        "supervision.")
     assert "cannot be computed" in claims.room_text(search, {})
 
 
@@ -360,3 +362,9 @@ def test_decline_text_names_methods_whose_every_seed_ends_below_its_peak():
                     "(-30.0) — every seed (2) ends below its own best.")
     mixed = {"cps": falling, "cps-s1": make_history("cps", partition="1/16", final=0.5)}
     assert claims.decline_text(mixed).startswith("No method ends more than 2 points below")
+
+
+def test_last_epoch_text_gives_each_method_s_gain_in_its_final_epoch():
+    runs = {"gps-1_8": make_history(final=0.6), "gps-1_8-s1": make_history(final=0.3),   # +20 and +10 per epoch
+            "cps-1_8": make_history("cps", final=0.5, first=0.6, epochs=2)}             # 60 after epoch 1, then 50
+    assert claims.last_epoch_text(runs) == "1/8: S1 mIoU gained in the last epoch: GPS +15.00, CPS -10.00 points."
