@@ -231,6 +231,13 @@ def test_headline_checks_gps_lead_over_each_method_against_the_targets():
     assert "GPS - SupOnly = +5.00 points (target >= 8; one seed each" in text[1] and "not confirmed" in text[1]
     assert "GPS - CPS = +10.00 points" in text[2] and text[2].endswith(": confirmed.")
     assert "cannot be checked" in text[3]
+    partial = claims.headline({"gps-1_8": make_history(final=0.6), "supervised-1_8": make_history("supervised",
+                                                                                                  final=0.5)}, ("1/8",))
+    assert partial.splitlines() == ["1/8: final S1 mIoU GPS 60.00, SupOnly 50.00 (CPS not recorded).",
+                                    "  GPS - SupOnly = +10.00 points (target >= 8; one seed each, no spread to judge "
+                                    "against): confirmed."]
+    assert "(target >= 8; seed spread 12.00 of the main runs): not separated" in claims.headline(
+        {"gps-1_8": make_history(final=0.6), "supervised-1_8": make_history("supervised", final=0.5)}, ("1/8",), 12.0)
     # two more seeds: means and spreads; a lead inside the seeds' spread is "not separated"
     runs.update({"gps-1_8-s1": make_history(final=0.50), "cps-1_8-s1": make_history("cps", final=0.58)})
     text = claims.headline(runs).splitlines()
