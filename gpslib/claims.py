@@ -59,11 +59,11 @@ def runs_by(histories: dict[str, History], method: str, partition: str) -> list[
             if h.config.get("method") == method and str(h.config.get("partition")) == partition]
 
 
-def _stat(values: list[float]) -> str:
+def _stat(values: list[float], digits: int = 2) -> str:
     """'72.10' for one seed, '72.10 (71.50-72.80, 3 seeds)' for several."""
     if len(values) == 1:
-        return f"{values[0]:.2f}"
-    return f"{np.mean(values):.2f} ({min(values):.2f}-{max(values):.2f}, {len(values)} seeds)"
+        return f"{values[0]:.{digits}f}"
+    return f"{np.mean(values):.{digits}f} ({min(values):.{digits}f}-{max(values):.{digits}f}, {len(values)} seeds)"
 
 
 def lead_verdict(gps: list[float], other: list[float], name: str, target: float, noise: float = 0.0) -> str:
@@ -288,21 +288,26 @@ def table4_text(table: pd.DataFrame, noise: float = 0.0) -> str:
 
 
 def update_text(runs: dict[str, History], epochs: float = 1.0, noise: float = 0.0) -> str:
-    """Fig. 6's claim (L_fps falls faster with the two-step update), checked on the recorded runs (seeds pooled)."""
+    """Fig. 6's claim (L_fps falls faster with the two-step update), checked on the recorded runs: the mean L_fps of
+    each run over the first quarter of the window (the fall) and over its last quarter (where it settles), pooled
+    over seeds and judged against the seeds' spread of those means (or 2 % of the level, whichever is larger)."""
     frame, groups = fps_flow(runs, epochs), by_variant(runs)
     if not {"two_step", "merged"} <= set(frame["variant"]):
         return "Two-step vs merged: both runs are needed and at least one is not recorded yet."
-    last = {}
-    for name in ("two_step", "merged"):
-        per_run = [part["L_fps"].to_numpy() for _, part in frame[frame["variant"] == name].groupby("run")]
-        last[name] = float(np.mean([v[-max(1, len(v) // 4):].mean() for v in per_run]))  # last quarter of the window
-    gap = last["merged"] - last["two_step"]
-    if abs(gap) < 0.02 * max(last.values()):      # within 2 %: noise, not the effect of Fig. 6b
-        finding = "indistinguishable from the merged update's, so this budget neither shows nor refutes Fig. 6b"
-    else:
-        finding = "lower, as in Fig. 6b" if gap > 0 else "higher, unlike Fig. 6b"
-    return (f"Mean L_fps over the last quarter of the first {epochs:g} epoch(s): two-step {last['two_step']:.3f}, "
-            f"merged {last['merged']:.3f} — the two-step update's L_fps is {finding}. " +
+    parts = []
+    for window, label in ((slice(None, 1), "first quarter (the fall)"), (slice(-1, None), "last quarter (settled)")):
+        means = {}
+        for name in ("two_step", "merged"):
+            per_run = [part["L_fps"].to_numpy() for _, part in frame[frame["variant"] == name].groupby("run")]
+            means[name] = [float(np.array_split(v, 4)[window][0].mean()) for v in per_run]
+        gap = float(np.mean(means["merged"]) - np.mean(means["two_step"]))
+        tolerance = max(spread(means["two_step"]), spread(means["merged"]),
+                        0.02 * max(np.mean(v) for v in means.values()))
+        finding = ("not separated from the merged update's" if abs(gap) <= tolerance
+                   else "lower, as in Fig. 6b" if gap > 0 else "higher, unlike Fig. 6b")
+        parts.append(f"{label}: two-step {_stat(means['two_step'], 3)}, merged {_stat(means['merged'], 3)} — "
+                     f"two-step's L_fps is {finding} (tolerance {tolerance:.3f})")
+    return (f"Mean L_fps in the first {epochs:g} epoch(s), " + "; ".join(parts) + ". " +
             compare(*([student_miou(h) for h in groups[n]] for n in ("two_step", "merged")), noise,
                     "Final S1 mIoU, two-step >= merged"))
 

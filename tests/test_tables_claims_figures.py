@@ -179,9 +179,12 @@ def test_table4_places_runs_next_to_the_paper():
 def test_update_and_rampup_texts():
     runs = {"two_step": make_history(final=0.6), "merged": make_history(final=0.5, fps_level=3.0)}
     text = claims.update_text(runs)
-    assert "is lower, as in Fig. 6b" in text and "confirmed" in text
+    assert text.count("is lower, as in Fig. 6b") == 2 and "confirmed" in text
     close = {"two_step": make_history(final=0.6), "merged": make_history(final=0.6)}   # same L_fps level
-    assert "indistinguishable" in claims.update_text(close)
+    assert claims.update_text(close).count("not separated from the merged update's (tolerance") == 2
+    # seeds whose L_fps levels differ more than the two updates do separate nothing
+    seeds = {**runs, "two_step-s1": make_history(final=0.6, fps_level=5.0)}
+    assert claims.update_text(seeds).count("not separated from the merged update's") == 2
     assert "not recorded" in claims.update_text({"two_step": runs["two_step"]})
     text = claims.rampup_text({"adaptive": make_history(final=0.6), "none": make_history(final=0.7, rampup="none")})
     assert "adaptive >= none: refuted (-10.00 points, 1 vs 1 seed; seed spread 0.00)" in text
