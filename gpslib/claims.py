@@ -295,11 +295,11 @@ def update_text(runs: dict[str, History], epochs: float = 1.0, noise: float = 0.
     if not {"two_step", "merged"} <= set(frame["variant"]):
         return "Two-step vs merged: both runs are needed and at least one is not recorded yet."
     parts = []
-    for window, label in ((slice(None, 1), "first quarter (the fall)"), (slice(-1, None), "last quarter (settled)")):
+    for quarter, label in ((0, "first quarter (the fall)"), (-1, "last quarter (settled)")):
         means = {}
         for name in ("two_step", "merged"):
             per_run = [part["L_fps"].to_numpy() for _, part in frame[frame["variant"] == name].groupby("run")]
-            means[name] = [float(np.array_split(v, 4)[window][0].mean()) for v in per_run]
+            means[name] = [float(np.array_split(v, 4)[quarter].mean()) for v in per_run]
         gap = float(np.mean(means["merged"]) - np.mean(means["two_step"]))
         tolerance = max(spread(means["two_step"]), spread(means["merged"]),
                         0.02 * max(np.mean(v) for v in means.values()))
