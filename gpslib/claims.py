@@ -89,9 +89,12 @@ def lead_verdict(gps: list[float], other: list[float], name: str, target: float,
     return f"GPS - {name} = {lead:+.2f} points (target >= {target:g}; {seeds}): {word}."
 
 
-def seed_noise(main_runs: dict[str, History], method: str = "gps", partition: str = "1/8") -> float:
+def seed_noise(main_runs: dict[str, History], method: str | None = "gps", partition: str = "1/8") -> float:
     """The spread (max - min, points of final S1 mIoU) of one method's recorded seeds: a one-seed ablation row that
-    differs from the reference by less than this is not separated from it. 0 when fewer than two seeds."""
+    differs from the reference by less than this is not separated from it. 0 when fewer than two seeds.
+    method=None: the largest spread of any method, the noise for one-seed runs of several methods."""
+    if method is None:
+        return max(seed_noise(main_runs, m, partition) for m in METHOD_LABELS)
     return spread([student_miou(h) for h in runs_by(main_runs, method, partition)])
 
 

@@ -128,7 +128,8 @@ def missing_text(experiment: str, names, have) -> str:
         return f"All {len(list(names))} runs of '{experiment}' are recorded."
     seeds: dict[str, list[str]] = {}
     for name in missing:
-        seeds.setdefault(variant_of(name), []).append(name[len(variant_of(name)) + 2:] or "0")
+        variant = variant_of(name)
+        seeds.setdefault(variant, []).append(name[len(variant) + 2:] or "0")
     listed = ", ".join(f"{variant} (seed{'s' if len(s) > 1 else ''} {', '.join(s)})" for variant, s in seeds.items())
     return (f"Not recorded yet in '{experiment}': {listed} "
             f"(record with `python -m gpslib.experiments {experiment} {' '.join(missing)}`).")

@@ -205,6 +205,8 @@ def test_update_and_rampup_texts():
     assert "two-step >= merged: confirmed (+11.00 points, 2 vs 1 seeds; seed spread 2.00)" in claims.update_text(two)
     seeds = {"a": make_history(final=0.6), "b": make_history(final=0.63), "c": make_history("cps", final=0.1)}
     assert claims.seed_noise(seeds) == pytest.approx(3.0) and claims.seed_noise(seeds, "cps") == 0.0
+    seeds["c-s1"] = make_history("cps", final=0.15)
+    assert claims.seed_noise(seeds, None) == pytest.approx(5.0)       # the largest of GPS's 3 and CPS's 5
 
 
 def test_missing_text_and_commands():
