@@ -112,21 +112,48 @@ def compare(better: list[float], worse: list[float], noise: float, claim: str) -
     return f"{claim}: {'confirmed' if diff > 0 else 'refuted'} ({diff:+.2f} points, {seeds}; seed spread {noise:.2f})."
 
 
+def same_seed_gaps(better: list[History], worse: list[History]) -> dict[int, float]:
+    """Final S1 of `better` minus `worse`, for every seed that both sides recorded.
+
+    The seed draws the labeled partition as well as the init. A partition's luck moves every method alike, so a
+    same-seed difference is free of it. A one-seed row compared with a three-seed mean is not.
+    """
+    worse_of = {h.config["seed"]: student_miou(h) for h in worse if h.config.get("seed") is not None}
+    return {seed: student_miou(h) - worse_of[seed] for h in better if (seed := h.config.get("seed")) in worse_of}
+
+
+def same_seed_text(better: list[History], worse: list[History]) -> str:
+    """' Same seed: +0.45 (seed 0).' or ' Same seed: +0.03, -0.10, +1.06 (seeds 0, 1, 2).'; '' if none is shared."""
+    gaps = same_seed_gaps(better, worse)
+    if not gaps:
+        return ""
+    seeds = sorted(gaps)
+    return (f" Same seed: {', '.join(f'{gaps[s]:+.2f}' for s in seeds)} "
+            f"(seed{'s' if len(seeds) > 1 else ''} {', '.join(map(str, seeds))}).")
+
+
+def compare_runs(better: list[History], worse: list[History], noise: float, claim: str) -> str:
+    """`compare` on the runs' final S1, followed by the same-seed differences."""
+    return (compare([student_miou(h) for h in better], [student_miou(h) for h in worse], noise, claim)
+            + same_seed_text(better, worse))
+
+
 def headline(main_runs: dict[str, History], partitions=("1/8", "1/16"), noise: float = 0.0) -> str:
     """The paper's ordering GPS >= CPS >= SupOnly (final S1 mIoU, over the recorded seeds), per partition, with GPS's
-    lead over each method checked against TARGET_LEAD (and against `noise` where the seeds' own spread is smaller)."""
+    lead over each method checked against TARGET_LEAD (and against `noise` where the seeds' own spread is smaller),
+    then GPS's lead seed by seed."""
     lines = []
     for partition in partitions:
-        scores = {label: [student_miou(h) for h in runs_by(main_runs, method, partition)]
-                  for method, label in METHOD_LABELS.items()}
+        runs = {label: runs_by(main_runs, method, partition) for method, label in METHOD_LABELS.items()}
+        scores = {label: [student_miou(h) for h in seeds] for label, seeds in runs.items()}
         missing = [label for label, values in scores.items() if not values]
         if "GPS" in missing or len(missing) == len(scores) - 1:
             lines.append(f"{partition}: cannot be checked yet, no recorded run for {', '.join(missing)}.")
             continue
         lines.append(f"{partition}: final S1 mIoU " + ", ".join(f"{k} {_stat(v)}" for k, v in scores.items() if v)
                      + (f" ({', '.join(missing)} not recorded)" if missing else "") + ".")
-        lines += [f"  {lead_verdict(scores['GPS'], scores[name], name, target, noise)}" for name, target in
-                  TARGET_LEAD.items() if scores[name]]
+        lines += [f"  {lead_verdict(scores['GPS'], scores[name], name, target, noise)}"
+                  + same_seed_text(runs["GPS"], runs[name]) for name, target in TARGET_LEAD.items() if scores[name]]
     return "\n".join(lines)
 
 
@@ -201,6 +228,14 @@ def decline_text(histories: dict[str, History], tolerance: float = 2.0) -> str:
     return "\n".join(lines) or f"No method ends more than {tolerance:g} points below its best evaluation in every seed."
 
 
+def latch_raised_epochs(history: History) -> list[int]:
+    """The epochs in which the latch made w larger than the plain ramp-up (r = E) would have: those after the latch
+    and before E, since eq. 9 with r = E gives w(E) = 1 anyway. Empty when it fired at epoch E - 1 or later, or never:
+    then the run is the same training as rampup="fixed"."""
+    latched, epochs = history.latch.get("latched_epoch"), history.config.get("epochs")
+    return list(range(latched + 1, epochs)) if latched is not None and epochs else []
+
+
 def latch_summary(histories: dict[str, History]) -> pd.DataFrame:
     """Per GPS run with the adaptive ramp-up: the latch epoch and, in the last epoch, the two sides of its test
     (mean L^s_sup/2 of the students and mean L^t_sup of the teacher on the labeled batches)."""
@@ -212,10 +247,12 @@ def latch_summary(histories: dict[str, History]) -> pd.DataFrame:
         epochs, latched = h.config.get("epochs"), h.latch.get("latched_epoch")
         rows.append({"run": name, "partition": h.config.get("partition"), "E": epochs,
                      "latch epoch": latched, "before the last epoch": latched is not None and latched < epochs,
+                     "epochs w raised": len(latch_raised_epochs(h)),
                      "last epoch: L^s_sup/2": round(float(last["sup_s / 2"]), 3),
                      "last epoch: L^t_sup": round(float(last["sup_t"]), 3)})
     table = pd.DataFrame(rows, columns=["run", "partition", "E", "latch epoch", "before the last epoch",
-                                        "last epoch: L^s_sup/2", "last epoch: L^t_sup"]).set_index("run")
+                                        "epochs w raised", "last epoch: L^s_sup/2", "last epoch: L^t_sup"]
+                         ).set_index("run")
     table["latch epoch"] = table["latch epoch"].astype("Int64")
     return table
 
@@ -229,6 +266,11 @@ def latch_claim(histories: dict[str, History], partition: str = "1/8") -> str:
     early = int(table["before the last epoch"].sum())
     text = (f"The adaptive ramp-up latched before the last epoch in {early} of {len(table)} GPS runs at {partition}: "
             + ("confirmed." if early == len(table) else "not confirmed." if early else "refuted."))
+    fired = table[table["latch epoch"].notna()]
+    if len(fired) and not fired["epochs w raised"].any():
+        text += (f" In {'each' if len(fired) > 1 else 'that run'} it fired at epoch E - 1 or later, and eq. 9 with "
+                 "r = E gives w(E) = 1 as well, so the latch raised w in no epoch: at this E the adaptive ramp-up is "
+                 "the same training as the fixed one.")
     never = table[table["latch epoch"].isna()]
     if len(never):
         ratio = (never["last epoch: L^s_sup/2"] / never["last epoch: L^t_sup"]).mean()
@@ -259,9 +301,11 @@ def teacher_lr_text(runs: dict[str, History]) -> str:
     return "\n".join(lines) or "No run with a teacher is recorded."
 
 
-def table4_text(table: pd.DataFrame, noise: float = 0.0) -> str:
+def table4_text(table: pd.DataFrame, noise: float = 0.0, runs: dict[str, History] | None = None) -> str:
     """The paper's three comparisons of Table 4, each checked against our numbers (a difference within `noise`,
-    the seed spread of the reference, or within either row's own spread, separates nothing)."""
+    the seed spread of the reference, or within either row's own spread, separates nothing); with the table's
+    `runs`, each comparison also gives its same-seed differences."""
+    groups = by_variant(runs or {})
     checks = [("gps1-cps1-fps1", "gps1-cps1-fps0", "adding L_fps to L_gps + L_cps"),
               ("gps1-cps1-fps1", "gps0-cps1-fps1", "adding L_gps to L_cps + L_fps"),
               ("gps1-cps0-fps1", "gps1-cps0-fps0", "adding L_fps to L_gps alone")]
@@ -277,7 +321,8 @@ def table4_text(table: pd.DataFrame, noise: float = 0.0) -> str:
         row_noise = max(noise, table.loc[better, "S1 spread"], table.loc[worse, "S1 spread"])
         agree = (f"not separated: within the seed spread of {row_noise:.2f}" if abs(ours) <= max(row_noise, 0.05) else
                  "same sign as the paper" if (ours > 0) == (paper > 0) else "opposite sign to the paper")
-        lines.append(f"- {what}: paper {paper:+.2f} points (VOC), ours {ours:+.2f} points ({seeds}) — {agree}.")
+        lines.append(f"- {what}: paper {paper:+.2f} points (VOC), ours {ours:+.2f} points ({seeds}) — {agree}."
+                     + same_seed_text(groups.get(better, []), groups.get(worse, [])))
     extra = table[table["paper VOC"].isna() & table["ours S1 (%)"].notna()]
     for name in extra.index:
         lines.append(f"- {name} ({extra.loc[name, 'ours S1 (%)']:.2f}) was recorded but is not a row of the paper's "
@@ -311,8 +356,7 @@ def update_text(runs: dict[str, History], epochs: float = 1.0, noise: float = 0.
         parts.append(f"{label}: two-step {_stat(means['two_step'], 3)}, merged {_stat(means['merged'], 3)} — "
                      f"two-step's L_fps is {finding} (tolerance {tolerance:.3f})")
     return (f"Mean L_fps in the first {epochs:g} epoch(s), " + "; ".join(parts) + ". " +
-            compare(*([student_miou(h) for h in groups[n]] for n in ("two_step", "merged")), noise,
-                    "Final S1 mIoU, two-step >= merged"))
+            compare_runs(groups["two_step"], groups["merged"], noise, "Final S1 mIoU, two-step >= merged"))
 
 
 def rampup_text(runs: dict[str, History], noise: float = 0.0) -> str:
@@ -321,14 +365,19 @@ def rampup_text(runs: dict[str, History], noise: float = 0.0) -> str:
     for other in ("fixed", "none", "rampdown"):
         claim = f"adaptive >= {other}"
         if "adaptive" in groups and other in groups:
-            lines.append(compare(*([student_miou(h) for h in groups[n]] for n in ("adaptive", other)), noise, claim))
+            lines.append(compare_runs(groups["adaptive"], groups[other], noise, claim))
         else:
             lines.append(f"{claim}: cannot be checked yet, "
                          f"{' and '.join(n for n in ('adaptive', other) if n not in groups)} not recorded.")
-    latches = {n: runs[n].latch.get("latched_epoch") for n in runs if runs[n].config.get("rampup") == "adaptive"}
-    if latches:
-        lines.append("Latch epoch: " + ", ".join(f"{n} {e if e is not None else 'never'}"
-                                                 for n, e in latches.items()) + ".")
+    adaptive = {n: h for n, h in runs.items() if h.config.get("rampup") == "adaptive"}
+    if adaptive:
+        lines.append("Latch epoch: " + ", ".join(f"{n} {h.latch.get('latched_epoch') or 'never'}"
+                                                 for n, h in adaptive.items()) + ".")
+        raised = {n: epochs for n, h in adaptive.items() if (epochs := latch_raised_epochs(h))}
+        lines.append("Epochs in which the latch raised w above the fixed ramp-up: " + (
+            ", ".join(f"{n} {epochs}" for n, epochs in raised.items()) + "." if raised else
+            "none, since eq. 9 with r = E gives w = 1 in the last epoch too: at this E the adaptive and fixed "
+            "ramp-ups are the same training (their same-seed difference is above)."))
     return "\n".join(lines)
 
 

@@ -272,8 +272,37 @@ def test_latch_claim_counts_runs_that_latched_before_the_last_epoch():
     text = claims.latch_claim(runs)
     assert text.startswith("The adaptive ramp-up latched before the last epoch in 1 of 2 GPS runs at 1/8: not confirmed")
     assert "never fired" in text
-    assert claims.latch_claim({"gps-1_8": make_history(latch=2)}).endswith("confirmed.")
+    # latched at E - 1 = 2 of 3: eq. 9 with r = E gives w(3) = 1 too, so the latch changed nothing
+    assert "confirmed. In that run it fired at epoch E - 1 or later" in claims.latch_claim(
+        {"gps-1_8": make_history(latch=2)})
+    assert claims.latch_claim({"gps-1_8": make_history(latch=1)}).endswith("confirmed.")
     assert "No GPS run" in claims.latch_claim(runs, partition="1/16")
+
+
+def test_latch_raised_epochs_are_those_between_the_latch_and_the_last():
+    assert claims.latch_raised_epochs(make_history(latch=1, epochs=4)) == [2, 3]
+    assert claims.latch_raised_epochs(make_history(latch=3, epochs=4)) == []
+    assert claims.latch_raised_epochs(make_history(latch=None, epochs=4)) == []
+    assert claims.latch_summary({"gps-1_8": make_history(latch=1, epochs=4)}).loc["gps-1_8", "epochs w raised"] == 2
+    late = claims.rampup_text({"adaptive": make_history(latch=2), "fixed": make_history(rampup="fixed", latch=None)})
+    assert "raised w above the fixed ramp-up: none, since eq. 9 with r = E" in late
+    early = claims.rampup_text({"adaptive": make_history(latch=1, epochs=4)})
+    assert "raised w above the fixed ramp-up: adaptive [2, 3]." in early
+
+
+def test_same_seed_differences_pair_runs_by_their_seed():
+    gps = [make_history(final=0.60, seed=0), make_history(final=0.70, seed=1), make_history(final=0.65, seed=2)]
+    sup = [make_history("supervised", final=0.58, seed=0), make_history("supervised", final=0.71, seed=1)]
+    assert claims.same_seed_gaps(gps, sup) == pytest.approx({0: 2.0, 1: -1.0})     # seed 2 has no partner
+    assert claims.same_seed_text(gps, sup) == " Same seed: +2.00, -1.00 (seeds 0, 1)."
+    assert claims.same_seed_text(gps[:1], sup) == " Same seed: +2.00 (seed 0)."
+    assert claims.same_seed_text(gps, [make_history(final=0.5)]) == ""               # no seed recorded: no pair
+    assert claims.compare_runs(gps[:1], sup[:1], 5.0, "x") == (
+        "x: not separated (+2.00 points, 1 vs 1 seed, within the seed spread of 5.00). Same seed: +2.00 (seed 0).")
+    runs = {"gps-1_8": gps[0], "gps-1_8-s1": gps[1], "supervised-1_8": sup[0], "supervised-1_8-s1": sup[1]}
+    assert "Same seed: +2.00, -1.00 (seeds 0, 1)." in claims.headline(runs, ("1/8",)).splitlines()[1]
+    t4 = {"gps1-cps1-fps1": make_history(final=0.6, seed=0), "gps1-cps1-fps0": make_history(final=0.55, seed=0)}
+    assert claims.table4_text(tables.table4(t4), 0.0, t4).splitlines()[0].endswith("Same seed: +5.00 (seed 0).")
 
 
 def test_teacher_lr_text_reports_how_far_the_teacher_moved():
