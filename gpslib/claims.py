@@ -112,23 +112,23 @@ def compare(better: list[float], worse: list[float], noise: float, claim: str) -
     return f"{claim}: {'confirmed' if diff > 0 else 'refuted'} ({diff:+.2f} points, {seeds}; seed spread {noise:.2f})."
 
 
-def same_seed_gaps(better: list[History], worse: list[History]) -> dict[int, float]:
-    """Final S1 of `better` minus `worse`, for every seed that both sides recorded.
+def same_seed_gaps(better: list[History], worse: list[History], score=student_miou) -> dict[int, float]:
+    """`score` (by default the final S1 mIoU) of `better` minus `worse`, for every seed that both sides recorded.
 
     The seed draws the labeled partition as well as the init. A partition's luck moves every method alike, so a
     same-seed difference is free of it. A one-seed row compared with a three-seed mean is not.
     """
-    worse_of = {h.config["seed"]: student_miou(h) for h in worse if h.config.get("seed") is not None}
-    return {seed: student_miou(h) - worse_of[seed] for h in better if (seed := h.config.get("seed")) in worse_of}
+    worse_of = {h.config["seed"]: score(h) for h in worse if h.config.get("seed") is not None}
+    return {seed: score(h) - worse_of[seed] for h in better if (seed := h.config.get("seed")) in worse_of}
 
 
-def same_seed_text(better: list[History], worse: list[History]) -> str:
+def same_seed_text(better: list[History], worse: list[History], score=student_miou, label: str = "Same seed") -> str:
     """' Same seed: +0.45 (seed 0).' or ' Same seed: +0.03, -0.10, +1.06 (seeds 0, 1, 2).'; '' if none is shared."""
-    gaps = same_seed_gaps(better, worse)
+    gaps = same_seed_gaps(better, worse, score)
     if not gaps:
         return ""
     seeds = sorted(gaps)
-    return (f" Same seed: {', '.join(f'{gaps[s]:+.2f}' for s in seeds)} "
+    return (f" {label}: {', '.join(f'{gaps[s]:+.2f}' for s in seeds)} "
             f"(seed{'s' if len(seeds) > 1 else ''} {', '.join(map(str, seeds))}).")
 
 
@@ -208,7 +208,9 @@ def flow_verdict(histories: dict[str, History], epoch: float = 1.0) -> str:
         lines.append(f"{partition}: GPS's teacher starts the main loop at {_stat(teacher)} mIoU. After epoch {epoch:g}, "
                      f"S1 mIoU GPS {_stat(g)} vs CPS {_stat(c)}{s} (GPS {gap:+.2f} points) — {word} the expectation; "
                      f"at the end GPS {_stat([student_miou(h) for h in gps])} vs CPS "
-                     f"{_stat([student_miou(h) for h in cps])}.")
+                     f"{_stat([student_miou(h) for h in cps])}."
+                     + same_seed_text(gps, cps, lambda h: miou_at(h, epoch),
+                                      f"GPS - CPS after epoch {epoch:g}, same seed"))
     return "\n".join(lines) if lines else "No recorded runs to compare."
 
 

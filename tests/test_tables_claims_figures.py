@@ -301,6 +301,8 @@ def test_same_seed_differences_pair_runs_by_their_seed():
         "x: not separated (+2.00 points, 1 vs 1 seed, within the seed spread of 5.00). Same seed: +2.00 (seed 0).")
     runs = {"gps-1_8": gps[0], "gps-1_8-s1": gps[1], "supervised-1_8": sup[0], "supervised-1_8-s1": sup[1]}
     assert "Same seed: +2.00, -1.00 (seeds 0, 1)." in claims.headline(runs, ("1/8",)).splitlines()[1]
+    flow = {"gps-1_8": make_history(final=0.6, first=0.5, seed=0), "cps-1_8": make_history("cps", first=0.3, seed=0)}
+    assert claims.flow_verdict(flow).endswith("GPS - CPS after epoch 1, same seed: +20.00 (seed 0).")
     t4 = {"gps1-cps1-fps1": make_history(final=0.6, seed=0), "gps1-cps1-fps0": make_history(final=0.55, seed=0)}
     assert claims.table4_text(tables.table4(t4), 0.0, t4).splitlines()[0].endswith("Same seed: +5.00 (seed 0).")
 
