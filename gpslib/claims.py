@@ -239,8 +239,9 @@ def latch_raised_epochs(history: History) -> list[int]:
 
 
 def latch_summary(histories: dict[str, History]) -> pd.DataFrame:
-    """Per GPS run with the adaptive ramp-up: the latch epoch and, in the last epoch, the two sides of its test
-    (mean L^s_sup/2 of the students and mean L^t_sup of the teacher on the labeled batches)."""
+    """Per GPS run with the adaptive ramp-up: the latch epoch, the number of epochs in which it raised w, and, in the
+    last epoch, the two sides of its test (mean L^s_sup/2 of the students and mean L^t_sup of the teacher on the
+    labeled batches)."""
     rows = []
     for name, h in histories.items():
         if h.config.get("method") != "gps" or h.config.get("rampup") != "adaptive" or not h.iterations:
