@@ -12,6 +12,7 @@ import numpy as np
 import pandas as pd
 
 from .history import History
+from .losses import gaussian_rampup
 from .tables import (METHOD_LABELS, ROLE_LABELS, by_variant, fps_flow, latch_losses, miou_at, roles_of, spread,
                      student_miou)
 
@@ -118,7 +119,7 @@ def same_seed_gaps(better: list[History], worse: list[History], score=student_mi
     The seed draws the labeled partition as well as the init. A partition's luck moves every method alike, so a
     same-seed difference is free of it. A one-seed row compared with a three-seed mean is not.
     """
-    worse_of = {h.config["seed"]: score(h) for h in worse if h.config.get("seed") is not None}
+    worse_of = {seed: score(h) for h in worse if (seed := h.config.get("seed")) is not None}
     return {seed: score(h) - worse_of[seed] for h in better if (seed := h.config.get("seed")) in worse_of}
 
 
@@ -231,11 +232,13 @@ def decline_text(histories: dict[str, History], tolerance: float = 2.0) -> str:
 
 
 def latch_raised_epochs(history: History) -> list[int]:
-    """The epochs in which the latch made w larger than the plain ramp-up (r = E) would have: those after the latch
-    and before E, since eq. 9 with r = E gives w(E) = 1 anyway. Empty when it fired at epoch E - 1 or later, or never:
-    then the run is the same training as rampup="fixed"."""
+    """The epochs after the latch in which eq. 9 with r := latch epoch gives a larger w than the plain ramp-up's
+    r = E. Since w(E) = 1 either way, it is empty when the latch fired at epoch E - 1 or later (or never): then the
+    run is the same training as rampup="fixed"."""
     latched, epochs = history.latch.get("latched_epoch"), history.config.get("epochs")
-    return list(range(latched + 1, epochs)) if latched is not None and epochs else []
+    if latched is None or not epochs:
+        return []
+    return [e for e in range(latched + 1, epochs + 1) if gaussian_rampup(e, latched) > gaussian_rampup(e, epochs)]
 
 
 def latch_summary(histories: dict[str, History]) -> pd.DataFrame:
