@@ -56,17 +56,22 @@ EXPERIMENTS: dict[str, dict[str, dict[str, Any]]] = {
     # Where the curves go: the main 1/8 runs at twice the main loop (SupOnly again adds phase a's epochs).
     "longer": {f"{method}-1_8": {"method": method, "partition": "1/8", "epochs": 8}
                for method in ("gps", "cps", "supervised")},
+    # Where the latch can act. At E = 4 it fires at epoch 3 and eq. 9 gives w(4) = 1 anyway, so `rampup` adaptive
+    # and fixed are one training; at E = 8 (the `longer` GPS run, latched at 3) it raises w in four epochs.
+    "latch": {"adaptive": {"method": "gps", "partition": "1/8", "epochs": 8},
+              "fixed": {"method": "gps", "partition": "1/8", "epochs": 8, "rampup": "fixed"}},
 }
 
 
 # The GPS run every variant is compared with (two-step update, adaptive ramp-up, all three losses): main/gps-1_8,
 # and its seeds main/gps-1_8-s1, -s2.
 REFERENCE = ("main", "gps-1_8")
-# Variants that are the very same training as the reference: recorded once, read under both names, seed by seed.
+# Runs that are the very same training as another recorded run (the reference, seed by seed, or the `longer` GPS
+# run): recorded once, read under both names.
 # (The digits preset trains without CutMix, so Table 4's last row is the reference too.)
 SAME_AS = {(experiment, _seeded(name, seed)): ("main", _seeded("gps-1_8", seed)) for seed in SEEDS
            for experiment, name in (("update", "two_step"), ("rampup", "adaptive"), ("teacher_lr", "literal"),
-                                    ("table4", "gps1-cps1-fps1"))}
+                                    ("table4", "gps1-cps1-fps1"))} | {("latch", "adaptive"): ("longer", "gps-1_8")}
 
 
 def variant_of(name: str) -> str:

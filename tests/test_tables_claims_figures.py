@@ -288,6 +288,16 @@ def test_latch_raised_epochs_are_those_between_the_latch_and_the_last():
     assert "raised w above the fixed ramp-up: none, since eq. 9 with r = E" in late
     early = claims.rampup_text({"adaptive": make_history(latch=1, epochs=4)})
     assert "raised w above the fixed ramp-up: adaptive [2, 3]." in early
+    only_fixed = claims.rampup_text({"adaptive": make_history(latch=1, epochs=4)}, others=("fixed",))
+    assert "adaptive >= fixed: cannot be checked yet" in only_fixed and "none" not in only_fixed.split("\n")[0]
+    assert len(only_fixed.split("\n")) == 3          # one comparison, the latch epoch, the epochs it raised w
+
+
+def test_latch_experiment_is_the_longer_run_against_the_same_training_with_a_fixed_ramp_up():
+    assert experiments.result_path("latch", "adaptive") == experiments.result_path("longer", "gps-1_8")
+    adaptive, fixed = (experiments.parameters("latch", name) for name in ("adaptive", "fixed"))
+    assert adaptive == experiments.parameters("longer", "gps-1_8")
+    assert {k: v for k, v in fixed.items() if k != "rampup"} == adaptive and fixed["rampup"] == "fixed"
 
 
 def test_same_seed_differences_pair_runs_by_their_seed():
