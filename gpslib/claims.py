@@ -7,6 +7,7 @@ it): `lead_verdict` for the headline's targets, `compare` for the ablations, `fl
 from __future__ import annotations
 
 import math
+from functools import partial
 
 import numpy as np
 import pandas as pd
@@ -123,13 +124,14 @@ def same_seed_gaps(better: list[History], worse: list[History], score=student_mi
     return {seed: score(h) - worse_of[seed] for h in better if (seed := h.config.get("seed")) in worse_of}
 
 
-def same_seed_text(better: list[History], worse: list[History], score=student_miou, label: str = "Same seed") -> str:
+def same_seed_text(better: list[History], worse: list[History], score=student_miou, label: str = "Same seed",
+                   digits: int = 2) -> str:
     """' Same seed: +0.45 (seed 0).' or ' Same seed: +0.03, -0.10, +1.06 (seeds 0, 1, 2).'; '' if none is shared."""
     gaps = same_seed_gaps(better, worse, score)
     if not gaps:
         return ""
     seeds = sorted(gaps)
-    return (f" {label}: {', '.join(f'{gaps[s]:+.2f}' for s in seeds)} "
+    return (f" {label}: {', '.join(f'{gaps[s]:+.{digits}f}' for s in seeds)} "
             f"(seed{'s' if len(seeds) > 1 else ''} {', '.join(map(str, seeds))}).")
 
 
@@ -345,24 +347,31 @@ def update_text(runs: dict[str, History], epochs: float = 1.0, noise: float = 0.
     """Fig. 6's claim (L_fps falls faster with the two-step update), checked on the recorded runs: the mean L_fps of
     each run over the first quarter of the window (the fall) and over its last quarter (where it settles), pooled
     over seeds and judged against the seeds' spread of those means (or 2 % of the level, whichever is larger)."""
-    frame, groups = fps_flow(runs, epochs), by_variant(runs)
-    if not {"two_step", "merged"} <= set(frame["variant"]):
+    groups = {name: [h for h in seeds if "fps" in h.frame("iterations")] for name, seeds in by_variant(runs).items()}
+    if not (groups.get("two_step") and groups.get("merged")):
         return "Two-step vs merged: both runs are needed and at least one is not recorded yet."
-    parts = []
+    lines = [f"Mean L_fps in the first {epochs:g} epoch(s):"]
     for quarter, label in ((0, "first quarter (the fall)"), (-1, "last quarter (settled)")):
-        means = {}
-        for name in ("two_step", "merged"):
-            per_run = [part["L_fps"].to_numpy() for _, part in frame[frame["variant"] == name].groupby("run")]
-            means[name] = [float(np.array_split(v, 4)[quarter].mean()) for v in per_run]
+        score = partial(fps_quarter, epochs=epochs, quarter=quarter)
+        means = {name: [score(h) for h in groups[name]] for name in ("two_step", "merged")}
         gap = float(np.mean(means["merged"]) - np.mean(means["two_step"]))
         tolerance = max(spread(means["two_step"]), spread(means["merged"]),
                         0.02 * max(np.mean(v) for v in means.values()))
         finding = ("not separated from the merged update's" if abs(gap) <= tolerance
                    else "lower, as in Fig. 6b" if gap > 0 else "higher, unlike Fig. 6b")
-        parts.append(f"{label}: two-step {_stat(means['two_step'], 3)}, merged {_stat(means['merged'], 3)} — "
-                     f"two-step's L_fps is {finding} (tolerance {tolerance:.3f})")
-    return (f"Mean L_fps in the first {epochs:g} epoch(s), " + "; ".join(parts) + ". " +
-            compare_runs(groups["two_step"], groups["merged"], noise, "Final S1 mIoU, two-step >= merged"))
+        gaps = same_seed_gaps(groups["merged"], groups["two_step"], score)
+        lower = f" Two-step's is lower in {sum(g > 0 for g in gaps.values())} of {len(gaps)} seeds." if gaps else ""
+        lines.append(f"- {label}: two-step {_stat(means['two_step'], 3)}, merged {_stat(means['merged'], 3)} — "
+                     f"two-step's L_fps is {finding} (tolerance {tolerance:.3f})."
+                     + same_seed_text(groups["merged"], groups["two_step"], score, "Merged minus two-step, same seed",
+                                      digits=3) + lower)
+    return "\n".join(lines + [compare_runs(groups["two_step"], groups["merged"], noise,
+                                           "Final S1 mIoU, two-step >= merged")])
+
+
+def fps_quarter(history: History, epochs: float = 1.0, quarter: int = 0) -> float:
+    """A run's mean L_fps over one quarter (0: the first, -1: the last) of its first `epochs` epochs."""
+    return float(np.array_split(fps_flow({"run": history}, epochs)["L_fps"].to_numpy(), 4)[quarter].mean())
 
 
 def rampup_text(runs: dict[str, History], noise: float = 0.0, others=("fixed", "none", "rampdown")) -> str:

@@ -186,6 +186,14 @@ def test_update_and_rampup_texts():
     seeds = {**runs, "two_step-s1": make_history(final=0.6, fps_level=5.0)}
     assert claims.update_text(seeds).count("not separated from the merged update's") == 2
     assert "not recorded" in claims.update_text({"two_step": runs["two_step"]})
+    # seeds far apart hide a gap that every seed shows: the same-seed differences bring it out
+    paired = {"two_step": make_history(fps_level=1.0, seed=0), "two_step-s1": make_history(fps_level=5.0, seed=1),
+              "merged": make_history(fps_level=1.2, seed=0), "merged-s1": make_history(fps_level=5.5, seed=1)}
+    first = claims.update_text(paired).splitlines()[1]     # first quarter: iteration 0, L_fps = fps_level
+    assert "not separated from the merged update's" in first
+    assert first.endswith("Merged minus two-step, same seed: +0.200, +0.500 (seeds 0, 1). "
+                          "Two-step's is lower in 2 of 2 seeds.")
+    assert claims.fps_quarter(paired["merged-s1"], quarter=-1) == pytest.approx(5.5 / 4)
     text = claims.rampup_text({"adaptive": make_history(final=0.6), "none": make_history(final=0.7, rampup="none")})
     assert "adaptive >= none: refuted (-10.00 points, 1 vs 1 seed; seed spread 0.00)" in text
     assert "adaptive >= fixed: cannot be checked yet, fixed not recorded" in text
