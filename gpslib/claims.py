@@ -328,7 +328,8 @@ def table4_text(table: pd.DataFrame, noise: float = 0.0, runs: dict[str, History
         seeds = _seed_counts(table.loc[better, "seeds"], table.loc[worse, "seeds"])
         row_noise = max(noise, table.loc[better, "S1 spread"], table.loc[worse, "S1 spread"])
         agree = (f"not separated: within the seed spread of {row_noise:.2f}" if abs(ours) <= max(row_noise, 0.05) else
-                 "same sign as the paper" if (ours > 0) == (paper > 0) else "opposite sign to the paper")
+                 f"confirmed: the paper's sign, beyond the seed spread of {row_noise:.2f}" if (ours > 0) == (paper > 0)
+                 else f"refuted: the opposite sign to the paper's, beyond the seed spread of {row_noise:.2f}")
         lines.append(f"- {what}: paper {paper:+.2f} points (VOC), ours {ours:+.2f} points ({seeds}) — {agree}."
                      + same_seed_text(groups.get(better, []), groups.get(worse, [])))
     extra = table[table["paper VOC"].isna() & table["ours S1 (%)"].notna()]

@@ -164,7 +164,11 @@ def test_table4_places_runs_next_to_the_paper():
     assert extra.loc["gps1-cps0-fps0", "L_gps"] == "✓" and extra.loc["gps0-cps0-fps0", "L_gps"] == "–"
     assert "gps0-cps0-fps0 (30.00) was recorded but is not a row" in claims.table4_text(extra)
     text = claims.table4_text(table)
-    assert "adding L_fps to L_gps + L_cps: paper +1.23 points (VOC), ours +5.00 points (1 vs 1 seed) — same sign" in text
+    assert ("adding L_fps to L_gps + L_cps: paper +1.23 points (VOC), ours +5.00 points (1 vs 1 seed) — confirmed: "
+            "the paper's sign, beyond the seed") in text
+    flipped = tables.table4({**runs, "gps1-cps1-fps0": make_history(final=0.7, use_fps=False)})
+    assert "ours -10.00 points (1 vs 1 seed) — refuted: the opposite sign to the paper's, beyond the" \
+           " seed spread of 2.00." in claims.table4_text(flipped, noise=2.0)
     assert "not recorded yet" in text
     tied = tables.table4({"gps1-cps1-fps1": make_history(final=0.3), "gps1-cps1-fps0": make_history(final=0.3)})
     assert "ours +0.00 points (1 vs 1 seed) — not separated: within the seed spread of 0.00" in claims.table4_text(tied)
