@@ -169,7 +169,7 @@ def test_table4_places_runs_next_to_the_paper():
     flipped = tables.table4({**runs, "gps1-cps1-fps0": make_history(final=0.7, use_fps=False)})
     assert "ours -10.00 points (1 vs 1 seed) — refuted: the opposite sign to the paper's, beyond the" \
            " seed spread of 2.00." in claims.table4_text(flipped, noise=2.0)
-    assert "not recorded yet" in text
+    assert "not recorded yet" in text and "best of our 2 recorded rows: gps1-cps1-fps1 (60.00, 1 seed);" in text
     tied = tables.table4({"gps1-cps1-fps1": make_history(final=0.3), "gps1-cps1-fps0": make_history(final=0.3)})
     assert "ours +0.00 points (1 vs 1 seed) — not separated: within the seed spread of 0.00" in claims.table4_text(tied)
     assert "ours +5.00 points (1 vs 1 seed) — not separated" in claims.table4_text(table, noise=6.0)
@@ -178,6 +178,7 @@ def test_table4_places_runs_next_to_the_paper():
     assert seeded.loc["gps1-cps1-fps0", "ours S1 (%)"] == 58.0 and seeded.loc["gps1-cps1-fps0", "seeds"] == 2
     assert seeded.loc["gps1-cps1-fps0", "S1 spread"] == 6.0 and len(seeded) == 6
     assert "ours +2.00 points (1 vs 2 seeds) — not separated: within the seed spread of 6.00" in claims.table4_text(seeded)
+    assert "recorded rows: gps1-cps1-fps1 (60.00, 1 seed, fewer than other rows);" in claims.table4_text(seeded)
 
 
 def test_update_and_rampup_texts():
