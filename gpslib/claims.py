@@ -349,7 +349,8 @@ def table4_text(table: pd.DataFrame, noise: float = 0.0, runs: dict[str, History
 def update_text(runs: dict[str, History], epochs: float = 1.0, noise: float = 0.0) -> str:
     """Fig. 6's claim (L_fps falls faster with the two-step update), checked on the recorded runs: the mean L_fps of
     each run over the first quarter of the window (the fall) and over its last quarter (where it settles), pooled
-    over seeds and judged against the seeds' spread of those means (or 2 % of the level, whichever is larger)."""
+    over seeds and judged against the seeds' spread of those means (or 2 % of the level, whichever is larger), then
+    merged minus two-step seed by seed (free of the labeled split each seed draws), then the final S1."""
     groups = {name: [h for h in seeds if "fps" in h.frame("iterations")] for name, seeds in by_variant(runs).items()}
     if not (groups.get("two_step") and groups.get("merged")):
         return "Two-step vs merged: both runs are needed and at least one is not recorded yet."
