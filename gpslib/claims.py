@@ -7,7 +7,6 @@ it): `lead_verdict` for the headline's targets, `compare` for the ablations, `fl
 from __future__ import annotations
 
 import math
-from functools import partial
 
 import numpy as np
 import pandas as pd
@@ -124,10 +123,13 @@ def same_seed_gaps(better: list[History], worse: list[History], score=student_mi
     return {seed: score(h) - worse_of[seed] for h in better if (seed := h.config.get("seed")) in worse_of}
 
 
-def same_seed_text(better: list[History], worse: list[History], score=student_miou, label: str = "Same seed",
-                   digits: int = 2) -> str:
+def same_seed_text(better: list[History], worse: list[History], score=student_miou, label: str = "Same seed") -> str:
     """' Same seed: +0.45 (seed 0).' or ' Same seed: +0.03, -0.10, +1.06 (seeds 0, 1, 2).'; '' if none is shared."""
-    gaps = same_seed_gaps(better, worse, score)
+    return gaps_text(same_seed_gaps(better, worse, score), label)
+
+
+def gaps_text(gaps: dict[int, float], label: str = "Same seed", digits: int = 2) -> str:
+    """The same-seed differences `gaps` (seed -> difference) as `same_seed_text` writes them."""
     if not gaps:
         return ""
     seeds = sorted(gaps)
@@ -356,19 +358,18 @@ def update_text(runs: dict[str, History], epochs: float = 1.0, noise: float = 0.
         return "Two-step vs merged: both runs are needed and at least one is not recorded yet."
     lines = [f"Mean L_fps in the first {epochs:g} epoch(s):"]
     for quarter, label in ((0, "first quarter (the fall)"), (-1, "last quarter (settled)")):
-        score = partial(fps_quarter, epochs=epochs, quarter=quarter)
-        means = {name: [score(h) for h in groups[name]] for name in ("two_step", "merged")}
+        fps = {h: fps_quarter(h, epochs, quarter) for name in ("two_step", "merged") for h in groups[name]}
+        means = {name: [fps[h] for h in groups[name]] for name in ("two_step", "merged")}
         gap = float(np.mean(means["merged"]) - np.mean(means["two_step"]))
         tolerance = max(spread(means["two_step"]), spread(means["merged"]),
                         0.02 * max(np.mean(v) for v in means.values()))
         finding = ("not separated from the merged update's" if abs(gap) <= tolerance
                    else "lower, as in Fig. 6b" if gap > 0 else "higher, unlike Fig. 6b")
-        gaps = same_seed_gaps(groups["merged"], groups["two_step"], score)
+        gaps = same_seed_gaps(groups["merged"], groups["two_step"], fps.get)
         lower = f" Two-step's is lower in {sum(g > 0 for g in gaps.values())} of {len(gaps)} seeds." if gaps else ""
         lines.append(f"- {label}: two-step {_stat(means['two_step'], 3)}, merged {_stat(means['merged'], 3)} — "
                      f"two-step's L_fps is {finding} (tolerance {tolerance:.3f})."
-                     + same_seed_text(groups["merged"], groups["two_step"], score, "Merged minus two-step, same seed",
-                                      digits=3) + lower)
+                     + gaps_text(gaps, "Merged minus two-step, same seed", digits=3) + lower)
     return "\n".join(lines + [compare_runs(groups["two_step"], groups["merged"], noise,
                                            "Final S1 mIoU, two-step >= merged")])
 
