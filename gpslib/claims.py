@@ -290,24 +290,36 @@ def latch_claim(histories: dict[str, History], partition: str = "1/8") -> str:
     return text
 
 
+def teacher_gain(history: History) -> float:
+    """Points the teacher's mIoU rose over the main loop: what eq. 10 (L^t_sup plus the feedback) did after phase a."""
+    return 100 * history.final["miou_teacher"] - miou_at(history, 0.0, "teacher")
+
+
+def _teacher_groups(runs: dict[str, History]) -> dict[str, list[History]]:
+    """The seeds of each variant that has a teacher."""
+    return {name: seeds for name, seeds in by_variant(runs).items() if "miou_teacher" in seeds[0].final}
+
+
+def teacher_moved(runs: dict[str, History]) -> str:
+    """Per variant, over its seeds, the points the teacher's mIoU rose over the main loop ('a 1.10 points, ...')."""
+    return ", ".join(f"{name} {_stat([teacher_gain(h) for h in seeds])} points"
+                     for name, seeds in _teacher_groups(runs).items())
+
+
 def teacher_lr_text(runs: dict[str, History]) -> str:
     """How far the feedback step moved the teacher: its mIoU after phase a and at the end, per fixed teacher lr."""
     lines = []
     for name, h in runs.items():
         if "miou_teacher" not in h.final:
             continue
-        start, end = miou_at(h, 0.0, "teacher"), 100 * h.final["miou_teacher"]
         lr = h.iterations[-1].get("lr_teacher") if h.iterations else math.nan
-        lines.append(f"{name}: teacher lr {lr:.1e} after phase a; T mIoU {start:.2f} -> {end:.2f} ({end - start:+.2f}"
-                     f" points) over the main loop; final S1 {student_miou(h):.2f}.")
-    groups = {name: seeds for name, seeds in by_variant(runs).items() if "miou_teacher" in seeds[0].final}
+        lines.append(f"{name}: teacher lr {lr:.1e} after phase a; T mIoU {miou_at(h, 0.0, 'teacher'):.2f} -> "
+                     f"{100 * h.final['miou_teacher']:.2f} ({teacher_gain(h):+.2f} points) over the main loop; "
+                     f"final S1 {student_miou(h):.2f}.")
+    groups = _teacher_groups(runs)
     if len(groups) > 1:      # per variant, over its seeds: how far T moved, and where S1 ended
-        moved = {name: [100 * h.final["miou_teacher"] - miou_at(h, 0.0, "teacher") for h in seeds]
-                 for name, seeds in groups.items()}
-        final = {name: [student_miou(h) for h in seeds] for name, seeds in groups.items()}
-        lines.append("Per teacher lr, over its seeds: T moved " + ", ".join(
-            f"{name} {_stat(values)} points" for name, values in moved.items()) + "; final S1 " + ", ".join(
-            f"{name} {_stat(values)}" for name, values in final.items()) + ".")
+        lines.append(f"Per teacher lr, over its seeds: T moved {teacher_moved(runs)}; final S1 " + ", ".join(
+            f"{name} {_stat([student_miou(h) for h in seeds])}" for name, seeds in groups.items()) + ".")
     return "\n".join(lines) or "No run with a teacher is recorded."
 
 

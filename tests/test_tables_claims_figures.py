@@ -339,6 +339,9 @@ def test_teacher_lr_text_reports_how_far_the_teacher_moved():
     assert pair.splitlines()[-1] == ("Per teacher lr, over its seeds: T moved literal 49.50 (45.00-54.00, 2 seeds) "
                                      "points, larger 63.00 points; final S1 literal 55.00 (50.00-60.00, 2 seeds), "
                                      "larger 70.00.")
+    # per variant over its seeds; a run without a teacher has nothing to report
+    assert claims.teacher_moved({"gps1-cps1-fps1": make_history(final=0.5), "gps1-cps1-fps1-s1": make_history(final=0.6),
+                                 "cps": make_history("cps")}) == "gps1-cps1-fps1 49.50 (45.00-54.00, 2 seeds) points"
 
 
 def test_budget_table_compares_the_book_with_the_paper():
