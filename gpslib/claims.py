@@ -306,8 +306,10 @@ def teacher_moved(runs: dict[str, History]) -> str:
                      for name, seeds in _teacher_groups(runs).items())
 
 
-def teacher_lr_text(runs: dict[str, History]) -> str:
-    """How far the feedback step moved the teacher: its mIoU after phase a and at the end, per fixed teacher lr."""
+def teacher_lr_text(runs: dict[str, History], noise: float = 0.0) -> str:
+    """How far the feedback step moved the teacher: its mIoU after phase a and at the end, per fixed teacher lr;
+    with both the `literal` and the `larger` lr recorded, whether the larger one moves T further and lifts S1 (the
+    latter judged against `noise`, the reference's seed spread, too)."""
     lines = []
     for name, h in runs.items():
         if "miou_teacher" not in h.final:
@@ -320,6 +322,11 @@ def teacher_lr_text(runs: dict[str, History]) -> str:
     if len(groups) > 1:      # per variant, over its seeds: how far T moved, and where S1 ended
         lines.append(f"Per teacher lr, over its seeds: T moved {teacher_moved(runs)}; final S1 " + ", ".join(
             f"{name} {_stat([student_miou(h) for h in seeds])}" for name, seeds in groups.items()) + ".")
+    if {"literal", "larger"} <= groups.keys():
+        larger, literal = groups["larger"], groups["literal"]
+        lines.append(compare([teacher_gain(h) for h in larger], [teacher_gain(h) for h in literal], 0.0,
+                             "the larger lr moves T further") + same_seed_text(larger, literal, teacher_gain))
+        lines.append(compare_runs(larger, literal, noise, "the larger lr lifts S1"))
     return "\n".join(lines) or "No run with a teacher is recorded."
 
 

@@ -336,9 +336,17 @@ def test_teacher_lr_text_reports_how_far_the_teacher_moved():
     assert text == "literal: teacher lr 1.0e-04 after phase a; T mIoU 0.00 -> 45.00 (+45.00 points) over the main loop; final S1 50.00."
     pair = claims.teacher_lr_text({"literal": make_history(final=0.5), "literal-s1": make_history(final=0.6),
                                    "larger": make_history(final=0.7)})
-    assert pair.splitlines()[-1] == ("Per teacher lr, over its seeds: T moved literal 49.50 (45.00-54.00, 2 seeds) "
-                                     "points, larger 63.00 points; final S1 literal 55.00 (50.00-60.00, 2 seeds), "
-                                     "larger 70.00.")
+    assert pair.splitlines()[3] == ("Per teacher lr, over its seeds: T moved literal 49.50 (45.00-54.00, 2 seeds) "
+                                    "points, larger 63.00 points; final S1 literal 55.00 (50.00-60.00, 2 seeds), "
+                                    "larger 70.00.")
+    with_seeds = {"literal": make_history(final=0.5, seed=0), "larger": make_history(final=0.7, seed=0),
+                  "literal-s1": make_history(final=0.6, seed=1), "larger-s1": make_history(final=0.7, seed=1)}
+    # T moves 0.9 x final: larger +63, +63 against literal +45, +54 (spread 9); S1 +20, +10 against a spread of 15
+    assert claims.teacher_lr_text(with_seeds, noise=15.0).splitlines()[-2:] == [
+        "the larger lr moves T further: confirmed (+13.50 points, 2 vs 2 seeds; seed spread 9.00). "
+        "Same seed: +18.00, +9.00 (seeds 0, 1).",
+        "the larger lr lifts S1: not separated (+15.00 points, 2 vs 2 seeds, within the seed spread of 15.00). "
+        "Same seed: +20.00, +10.00 (seeds 0, 1)."]
     # per variant over its seeds; a run without a teacher has nothing to report
     assert claims.teacher_moved({"gps1-cps1-fps1": make_history(final=0.5), "gps1-cps1-fps1-s1": make_history(final=0.6),
                                  "cps": make_history("cps")}) == "gps1-cps1-fps1 49.50 (45.00-54.00, 2 seeds) points"
