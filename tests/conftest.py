@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+import tempfile
 from pathlib import Path
 
 # The suite runs as two pytest-xdist workers on two cores: one math thread per process (notebook kernels and
@@ -14,6 +15,15 @@ from PIL import Image
 
 from gpslib.data.digits import ensure_digits
 from gpslib.data.palette import PALETTE
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _temporary_files_under_pytest(tmp_path_factory):
+    """The notebooks' demo runs go to tempfile folders (hundreds of MB each). Pointing TMPDIR, which notebook
+    kernels and the book build inherit, at pytest's own temporary folder lets pytest prune them with its old
+    runs instead of leaving them in /tmp after every test run."""
+    os.environ["TMPDIR"] = str(tmp_path_factory.mktemp("tmp"))
+    tempfile.tempdir = None
 
 
 def _image(rng, height, width):
