@@ -137,10 +137,10 @@ def gaps_text(gaps: dict[int, float], label: str = "Same seed", digits: int = 2)
             f"(seed{'s' if len(seeds) > 1 else ''} {', '.join(map(str, seeds))}).")
 
 
-def compare_runs(better: list[History], worse: list[History], noise: float, claim: str) -> str:
-    """`compare` on the runs' final S1, followed by the same-seed differences."""
-    return (compare([student_miou(h) for h in better], [student_miou(h) for h in worse], noise, claim)
-            + same_seed_text(better, worse))
+def compare_runs(better: list[History], worse: list[History], noise: float, claim: str, score=student_miou) -> str:
+    """`compare` on the runs' `score` (by default the final S1), followed by the same-seed differences."""
+    return (compare([score(h) for h in better], [score(h) for h in worse], noise, claim)
+            + same_seed_text(better, worse, score))
 
 
 def headline(main_runs: dict[str, History], partitions=("1/8", "1/16"), noise: float = 0.0) -> str:
@@ -324,8 +324,7 @@ def teacher_lr_text(runs: dict[str, History], noise: float = 0.0) -> str:
             f"{name} {_stat([student_miou(h) for h in seeds])}" for name, seeds in groups.items()) + ".")
     if {"literal", "larger"} <= groups.keys():
         larger, literal = groups["larger"], groups["literal"]
-        lines.append(compare([teacher_gain(h) for h in larger], [teacher_gain(h) for h in literal], 0.0,
-                             "the larger lr moves T further") + same_seed_text(larger, literal, teacher_gain))
+        lines.append(compare_runs(larger, literal, 0.0, "the larger lr moves T further", teacher_gain))
         lines.append(compare_runs(larger, literal, noise, "the larger lr lifts S1"))
     return "\n".join(lines) or "No run with a teacher is recorded."
 
