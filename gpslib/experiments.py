@@ -19,6 +19,7 @@ from .paths import BOOK_DIR, RESULTS_DIR, RUNS_DIR
 # short of time passes smaller values (e.g. epochs=1, iters_per_epoch=4) to `record` or `rerun`.
 BUDGET: dict[str, Any] = dict(seed=0)
 SEEDS = (0, 1, 2)   # the main comparison is run three times; seed 0 keeps the plain name
+LATCH_SEEDS = (0, 1)  # the E = 8 latch pair: two seeds, each 28 CPU minutes a side
 
 
 def _seeded(name: str, seed: int) -> str:
@@ -54,12 +55,14 @@ EXPERIMENTS: dict[str, dict[str, dict[str, Any]]] = {
                     for seed in SEEDS for name, params in variants.items()}
        for experiment, variants in ABLATIONS.items()},
     # Where the curves go: the main 1/8 runs at twice the main loop (SupOnly again adds phase a's epochs).
+    # GPS has a second seed, the adaptive side of the `latch` pair's second seed.
     "longer": {f"{method}-1_8": {"method": method, "partition": "1/8", "epochs": 8}
-               for method in ("gps", "cps", "supervised")},
+               for method in ("gps", "cps", "supervised")}
+              | {"gps-1_8-s1": {"method": "gps", "partition": "1/8", "epochs": 8, "seed": 1}},
     # Where the latch can act. At E = 4 it fires at epoch 3 and eq. 9 gives w(4) = 1 anyway, so `rampup` adaptive
-    # and fixed are one training; at E = 8 (the `longer` GPS run, latched at 3) it raises w in four epochs.
-    "latch": {"adaptive": {"method": "gps", "partition": "1/8", "epochs": 8},
-              "fixed": {"method": "gps", "partition": "1/8", "epochs": 8, "rampup": "fixed"}},
+    # and fixed are one training; at E = 8 (the `longer` GPS runs, latched at 3) it raises w in four epochs.
+    "latch": {_seeded(name, seed): {"method": "gps", "partition": "1/8", "epochs": 8, "rampup": rampup, "seed": seed}
+              for seed in LATCH_SEEDS for name, rampup in (("adaptive", "adaptive"), ("fixed", "fixed"))},
 }
 
 
@@ -71,7 +74,8 @@ REFERENCE = ("main", "gps-1_8")
 # (The digits preset trains without CutMix, so Table 4's last row is the reference too.)
 SAME_AS = {(experiment, _seeded(name, seed)): ("main", _seeded("gps-1_8", seed)) for seed in SEEDS
            for experiment, name in (("update", "two_step"), ("rampup", "adaptive"), ("teacher_lr", "literal"),
-                                    ("table4", "gps1-cps1-fps1"))} | {("latch", "adaptive"): ("longer", "gps-1_8")}
+                                    ("table4", "gps1-cps1-fps1"))} | {
+    ("latch", _seeded("adaptive", seed)): ("longer", _seeded("gps-1_8", seed)) for seed in LATCH_SEEDS}
 
 
 def variant_of(name: str) -> str:
