@@ -1,6 +1,7 @@
 """tables, claims and figures on synthetic histories: tables have the right rows and values, verdicts follow the numbers."""
 from __future__ import annotations
 
+import dataclasses
 import math
 
 import matplotlib
@@ -10,6 +11,7 @@ import pytest
 matplotlib.use("Agg")
 
 from gpslib import claims, experiments, figures, parameters, tables  # noqa: E402
+from gpslib.config import make_config  # noqa: E402
 from gpslib.errors import GpslibError  # noqa: E402
 from gpslib.history import History  # noqa: E402
 
@@ -418,6 +420,20 @@ def test_recorded_experiments_share_the_reference_and_budget_rules(tmp_path):
     assert experiments.result_path("rampup", "adaptive-s1", results_dir=tmp_path) == tmp_path / "main" / "gps-1_8-s1.json"
     assert experiments.variant_of("merged-s2") == "merged" and experiments.variant_of("gps-1_16") == "gps-1_16"
     assert "-p teacher_lr 0.0001" in experiments.papermill_command(experiments.parameters("teacher_lr", "larger"))
+
+
+def test_a_run_read_under_another_name_is_the_very_same_training():
+    def config(experiment, name):
+        params = experiments.parameters(experiment, name)
+        return make_config(params.pop("dataset"), params.pop("partition", "1/8"), **params)
+
+    assert ("latch", "adaptive-s1") in experiments.SAME_AS        # the second latch seed reads longer/gps-1_8-s1
+    for alias, recorded in experiments.SAME_AS.items():
+        assert alias[1] in experiments.EXPERIMENTS[alias[0]] and recorded[1] in experiments.EXPERIMENTS[recorded[0]]
+        assert config(*alias) == config(*recorded), (alias, recorded)
+    fixed, adaptive = config("latch", "fixed-s1"), config("longer", "gps-1_8-s1")
+    assert (fixed.rampup, adaptive.rampup, fixed.seed) == ("fixed", "adaptive", 1)
+    assert dataclasses.replace(fixed, rampup="adaptive") == adaptive                  # the pair differs in nothing else
 
 
 def test_chapter_runs_reads_the_record_or_retrains_only_the_named_runs(tmp_path, monkeypatch, capsys):
