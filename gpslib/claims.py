@@ -413,11 +413,22 @@ def rampup_text(runs: dict[str, History], noise: float = 0.0, others=("fixed", "
         lines.append("Latch epoch: " + ", ".join(f"{n} {h.latch.get('latched_epoch') or 'never'}"
                                                  for n, h in adaptive.items()) + ".")
         raised = {n: epochs for n, h in adaptive.items() if (epochs := latch_raised_epochs(h))}
+        twins = identical_seeds(groups.get("adaptive", []), groups.get("fixed", []))
         lines.append("Epochs in which the latch raised w above the fixed ramp-up: " + (
             ", ".join(f"{n} {epochs}" for n, epochs in raised.items()) + "." if raised else
             "none, since eq. 9 with r = E gives w = 1 in the last epoch too: at this E the adaptive and fixed "
-            "ramp-ups are the same training (their same-seed difference is above)."))
+            "ramp-ups are the same training" + (
+                f"; the fixed runs' evaluations equal the adaptive ones' to the last digit (seed"
+                f"{'s' if len(twins) > 1 else ''} {', '.join(map(str, twins))})." if twins else
+                " (their same-seed difference is above).")))
     return "\n".join(lines)
+
+
+def identical_seeds(a: list[History], b: list[History]) -> list[int]:
+    """The seeds at which two variants recorded the very same evaluations: one training, run twice (training on a
+    CPU is deterministic given the seed)."""
+    evals_of = {h.config.get("seed"): h.evals for h in b}
+    return sorted(seed for h in a if (seed := h.config.get("seed")) in evals_of and h.evals == evals_of[seed])
 
 
 def label_gap_text(search: pd.DataFrame, target: float = 15.0) -> str:

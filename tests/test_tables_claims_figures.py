@@ -212,6 +212,15 @@ def test_update_and_rampup_texts():
     assert "not separated (+1.00 points, 2 vs 1 seeds, within the seed spread of 4.00)" in claims.compare(
         [59.0, 63.0], [60.0], 1.0, "x")
     assert claims.compare([66.0, 65.0], [60.0], 1.0, "x").startswith("x: confirmed (+5.50 points, 2 vs 1 seeds")
+    # a latch at E - 1 raises w nowhere: adaptive and fixed are one training, and equal evaluations show it
+    late = {"adaptive": make_history(latch=3, epochs=4, seed=0), "adaptive-s1": make_history(latch=3, epochs=4, seed=1),
+            "fixed": make_history(epochs=4, rampup="fixed", seed=0),
+            "fixed-s1": make_history(final=0.4, epochs=4, rampup="fixed", seed=1)}
+    assert claims.rampup_text(late).endswith("ramp-ups are the same training; the fixed runs' evaluations equal the "
+                                             "adaptive ones' to the last digit (seed 0).")
+    assert claims.identical_seeds(tables.by_variant(late)["adaptive"], tables.by_variant(late)["fixed"]) == [0]
+    late.pop("fixed")
+    assert claims.rampup_text(late).endswith("the same training (their same-seed difference is above).")
     seeded = {"adaptive": make_history(final=0.6), "adaptive-s1": make_history(final=0.64),
               "none": make_history(final=0.5, rampup="none")}
     assert "adaptive >= none: confirmed (+12.00 points, 2 vs 1 seeds; seed spread 4.00)" in claims.rampup_text(seeded)
