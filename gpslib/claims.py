@@ -219,6 +219,29 @@ def flow_verdict(histories: dict[str, History], epoch: float = 1.0) -> str:
     return "\n".join(lines) if lines else "No recorded runs to compare."
 
 
+def catch_up_text(histories: dict[str, History]) -> str:
+    """Fig. 3's second half, per partition: GPS's S1 lead over CPS's after every main-loop epoch (same seed, mean
+    over the seeds both recorded) and the first epoch at which CPS is level or ahead (the paper: about twelve)."""
+    lines = []
+    for partition in dict.fromkeys(str(h.config.get("partition")) for h in histories.values()):
+        cps_of = {h.config.get("seed"): h for h in runs_by(histories, "cps", partition)}
+        pairs = [(g, cps_of[seed]) for g in runs_by(histories, "gps", partition)
+                 if (seed := g.config.get("seed")) in cps_of]
+        if not pairs:
+            continue
+        epochs = int(min(min(g.config["epochs"], c.config["epochs"]) for g, c in pairs))
+        gaps = [float(np.mean([miou_at(g, e) - miou_at(c, e) for g, c in pairs])) for e in range(1, epochs + 1)]
+        level = next((e for e, gap in enumerate(gaps, 1) if gap <= 0), None)
+        seeds = sorted(g.config.get("seed") for g, _ in pairs)
+        lines.append(f"{partition}, E = {epochs}: GPS - CPS after epochs 1-{epochs} (same seed, seed"
+                     f"{'s' if len(seeds) > 1 else ''} {', '.join(map(str, seeds))}): "
+                     + ", ".join(f"{gap:+.1f}" for gap in gaps) + " points; "
+                     + (f"CPS is level or ahead from epoch {level} on." if level and all(g <= 0 for g in gaps[level - 1:])
+                        else f"CPS is first level or ahead at epoch {level}." if level
+                        else f"CPS has not caught up by epoch {epochs}."))
+    return "\n".join(lines) or "No seed has both GPS and CPS recorded."
+
+
 def decline_text(histories: dict[str, History], tolerance: float = 2.0) -> str:
     """The methods whose every seed ends more than `tolerance` points of S1 mIoU below its own best evaluation: a
     run that drifts away from what it had learnt (per method and partition, each seed's peak, its epoch and the end)."""

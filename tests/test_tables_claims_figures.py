@@ -455,6 +455,20 @@ def test_chapter_runs_reads_the_record_or_retrains_only_the_named_runs(tmp_path,
     assert calls == [(("rampup", ["none", "fixed-s1"]), {"epochs": 1})]     # other experiments' names are skipped
 
 
+def test_catch_up_text_finds_the_epoch_where_cps_draws_level_on_shared_seeds():
+    gps = make_history(final=0.6, seed=0)                                         # 20, 40, 60 after epochs 1-3
+    overtakes = {"gps": gps, "cps": make_history("cps", final=0.9, first=0.1, seed=0)}   # 10, 60, 90
+    assert claims.catch_up_text(overtakes) == ("1/8, E = 3: GPS - CPS after epochs 1-3 (same seed, seed 0): "
+                                               "+10.0, -20.0, -30.0 points; CPS is level or ahead from epoch 2 on.")
+    behind = {"gps": gps, "cps": make_history("cps", final=0.5, seed=0)}              # 16.7, 33.3, 50
+    assert claims.catch_up_text(behind).endswith("+3.3, +6.7, +10.0 points; CPS has not caught up by epoch 3.")
+    falls_back = {"gps": gps, "cps": make_history("cps", final=0.5, first=0.3, seed=0)}  # 30, 33.3, 50
+    assert claims.catch_up_text(falls_back).endswith("CPS is first level or ahead at epoch 1.")
+    # seeds are paired: a CPS run of another seed is not compared with GPS's
+    assert claims.catch_up_text({"gps": gps, "cps-s1": make_history("cps", final=0.9, seed=1)}) == (
+        "No seed has both GPS and CPS recorded.")
+
+
 def test_decline_text_names_methods_whose_every_seed_ends_below_its_peak():
     falling = make_history("cps", partition="1/16", final=0.3, first=0.4)     # 40 after epoch 1, 30 at the end
     rising = make_history(partition="1/16", final=0.6)
