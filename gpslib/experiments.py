@@ -19,7 +19,7 @@ from .paths import BOOK_DIR, RESULTS_DIR, RUNS_DIR
 # short of time passes smaller values (e.g. epochs=1, iters_per_epoch=4) to `record` or `rerun`.
 BUDGET: dict[str, Any] = dict(seed=0)
 SEEDS = (0, 1, 2)   # the main comparison is run three times; seed 0 keeps the plain name
-LATCH_SEEDS = (0, 1)  # the E = 8 latch pair: two seeds, each 28 CPU minutes a side
+LATCH_SEEDS = (0, 1)  # the E = 8 latch pair: two seeds, about 30 CPU minutes a run
 
 
 def _seeded(name: str, seed: int) -> str:
