@@ -133,8 +133,13 @@ def gaps_text(gaps: dict[int, float], label: str = "Same seed", digits: int = 2)
     if not gaps:
         return ""
     seeds = sorted(gaps)
-    return (f" {label}: {', '.join(f'{gaps[s]:+.{digits}f}' for s in seeds)} "
-            f"(seed{'s' if len(seeds) > 1 else ''} {', '.join(map(str, seeds))}).")
+    return f" {label}: {', '.join(f'{gaps[s]:+.{digits}f}' for s in seeds)} ({seeds_text(seeds)})."
+
+
+def seeds_text(seeds) -> str:
+    """'seed 0' or 'seeds 0, 1, 2'."""
+    seeds = list(seeds)
+    return f"seed{'s' if len(seeds) > 1 else ''} {', '.join(map(str, seeds))}"
 
 
 def compare_runs(better: list[History], worse: list[History], noise: float, claim: str, score=student_miou) -> str:
@@ -224,17 +229,15 @@ def catch_up_text(histories: dict[str, History]) -> str:
     over the seeds both recorded) and the first epoch at which CPS is level or ahead (the paper: about twelve)."""
     lines = []
     for partition in dict.fromkeys(str(h.config.get("partition")) for h in histories.values()):
-        cps_of = {h.config.get("seed"): h for h in runs_by(histories, "cps", partition)}
-        pairs = [(g, cps_of[seed]) for g in runs_by(histories, "gps", partition)
-                 if (seed := g.config.get("seed")) in cps_of]
-        if not pairs:
+        gps, cps = runs_by(histories, "gps", partition), runs_by(histories, "cps", partition)
+        seeds = sorted(same_seed_gaps(gps, cps))
+        if not seeds:
             continue
-        epochs = int(min(min(g.config["epochs"], c.config["epochs"]) for g, c in pairs))
-        gaps = [float(np.mean([miou_at(g, e) - miou_at(c, e) for g, c in pairs])) for e in range(1, epochs + 1)]
+        epochs = int(min(h.config["epochs"] for h in gps + cps if h.config.get("seed") in seeds))
+        gaps = [float(np.mean(list(same_seed_gaps(gps, cps, lambda h: miou_at(h, e)).values())))
+                for e in range(1, epochs + 1)]
         level = next((e for e, gap in enumerate(gaps, 1) if gap <= 0), None)
-        seeds = sorted(g.config.get("seed") for g, _ in pairs)
-        lines.append(f"{partition}, E = {epochs}: GPS - CPS after epochs 1-{epochs} (same seed, seed"
-                     f"{'s' if len(seeds) > 1 else ''} {', '.join(map(str, seeds))}): "
+        lines.append(f"{partition}, E = {epochs}: GPS - CPS after epochs 1-{epochs} (same seed, {seeds_text(seeds)}): "
                      + ", ".join(f"{gap:+.1f}" for gap in gaps) + " points; "
                      + (f"CPS is level or ahead from epoch {level} on." if level and all(g <= 0 for g in gaps[level - 1:])
                         else f"CPS is first level or ahead at epoch {level}." if level
@@ -441,8 +444,8 @@ def rampup_text(runs: dict[str, History], noise: float = 0.0, others=("fixed", "
             ", ".join(f"{n} {epochs}" for n, epochs in raised.items()) + "." if raised else
             "none, since eq. 9 with r = E gives w = 1 in the last epoch too: at this E the adaptive and fixed "
             "ramp-ups are the same training" + (
-                f"; the fixed runs' evaluations equal the adaptive ones' to the last digit (seed"
-                f"{'s' if len(twins) > 1 else ''} {', '.join(map(str, twins))})." if twins else
+                f"; the fixed runs' evaluations equal the adaptive ones' to the last digit ({seeds_text(twins)})."
+                if twins else
                 " (their same-seed difference is above).")))
     return "\n".join(lines)
 
