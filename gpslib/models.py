@@ -11,6 +11,7 @@ import torch
 from torch import nn
 
 from .errors import GpslibError
+from .pretrain import ensure_digit_encoder
 
 ROLES = ("teacher", "student1", "student2")
 ROLES_OF = {"gps": ROLES, "cps": ROLES[1:], "supervised": ROLES[1:2]}   # the networks each method trains
@@ -27,7 +28,6 @@ def build_segmenter(backbone: str = "resnet18", num_classes: int = 11, encoder_w
     encoder_weights = None if encoder_weights == "random" else encoder_weights
     hub_weights = encoder_weights if encoder_weights == "imagenet" else None
     if encoder_weights == "digits":
-        from .pretrain import ensure_digit_encoder
         encoder_weights = str(ensure_digit_encoder(backbone))
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)

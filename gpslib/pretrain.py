@@ -17,6 +17,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+import segmentation_models_pytorch as smp
 import torch
 from torch import nn
 
@@ -26,6 +27,14 @@ from .data.transforms import MEAN, STD
 
 VERSION = 1
 SETTINGS = dict(images=6000, test_images=1000, iterations=500, batch=32, lr=1e-3, weight_decay=1e-4, size=64, seed=0)
+
+
+def segmenter_encoder(backbone: str, seed: int) -> nn.Module:
+    """The encoder of a DeepLabV3+ (output stride 16) drawn from `seed`: the very module models.build_segmenter
+    creates, built here so that models.py depends on this file and not the other way round."""
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        return smp.DeepLabV3Plus(encoder_name=backbone, encoder_weights=None, classes=11).encoder
 
 
 def encoder_path(backbone: str, root: Path | None = None) -> Path:
@@ -66,7 +75,6 @@ def accuracy(model: nn.Module, x: torch.Tensor, y: torch.Tensor, batch: int = 25
 
 def pretrain_encoder(backbone: str, settings: dict | None = None, log=print) -> tuple[dict, dict]:
     """Train the encoder on the reserved digits; returns (encoder state dict, facts for the book)."""
-    from .models import build_segmenter
     s = dict(SETTINGS, **(settings or {}))
     _val, pool, _train = digits.source_pools(0)
     held_out = np.random.default_rng([s["seed"], 4]).permutation(pool)[: len(pool) // 10]
@@ -76,7 +84,7 @@ def pretrain_encoder(backbone: str, settings: dict | None = None, log=print) -> 
     start = time.perf_counter()
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(s["seed"])
-        encoder = build_segmenter(backbone, num_classes=11, seed=s["seed"]).encoder
+        encoder = segmenter_encoder(backbone, s["seed"])
         model = DigitClassifier(encoder, encoder.out_channels[-1])
         optimizer = torch.optim.AdamW(model.parameters(), lr=s["lr"], weight_decay=s["weight_decay"])
         generator = torch.Generator().manual_seed(s["seed"])

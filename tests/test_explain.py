@@ -1,10 +1,10 @@
-"""gpslib.explain: the helpers behind chapters 2-6 call the real library and report true properties."""
+"""gpslib.book.explain: the helpers behind chapters 2-6 call the real library and report true properties."""
 import math
 
 import pytest
 import torch
 
-from gpslib import explain
+from gpslib.book import explain
 from gpslib.config import make_config
 from gpslib.data.cutmix import mix
 from gpslib.history import History

@@ -10,7 +10,8 @@ import pytest
 
 matplotlib.use("Agg")
 
-from gpslib import claims, experiments, figures, parameters, tables  # noqa: E402
+from gpslib import parameters
+from gpslib.book import claims, experiments, figures, tables  # noqa: E402
 from gpslib.config import make_config  # noqa: E402
 from gpslib.errors import GpslibError  # noqa: E402
 from gpslib.history import History  # noqa: E402
@@ -106,7 +107,7 @@ def smallest_rendered_font(fig) -> float:
 
 
 def test_method_figures_are_legible_at_the_page_width():
-    from gpslib import explain
+    from gpslib.book import explain
     for fig in (figures.gps_diagram(), figures.rampup_curves(explain.rampup_schedules(4, latch_epoch=3))):
         assert smallest_rendered_font(fig) >= figures.style.MIN_FONT_PT
 

@@ -6,7 +6,7 @@ from pathlib import Path
 import matplotlib.pyplot as plt
 
 from ..experiments import variant_of
-from ..history import History
+from ...history import History
 from ..tables import (LOSS_LABELS, METHOD_LABELS, ROLE_LABELS, describe_run, describe_runs, fps_flow, loss_frame,
                       miou_frame, running_mean)
 from .style import METHOD_COLORS, blank, finish
@@ -54,11 +54,11 @@ def prediction_panel(out_dir: str | Path, n: int = 4, role: str = "student1", de
     """Image / ground truth / prediction of `role` on the first n validation images of a run's checkpoint."""
     import torch
 
-    from ..data import build_datasets
-    from ..data.palette import colorize
-    from ..data.transforms import denormalize
-    from ..evaluate import predict_logits
-    from ..predict import load_network
+    from ...data import build_datasets
+    from ...data.palette import colorize
+    from ...data.transforms import denormalize
+    from ...evaluate import predict_logits
+    from ...predict import load_network
     net, cfg = load_network(Path(out_dir) / "last.pt", role, device)
     data = data or build_datasets(cfg)
     palette = data.palette          # a folder's classes-file colours, else the dataset's own

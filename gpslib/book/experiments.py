@@ -11,9 +11,9 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from .config import make_config
-from .history import History
-from .paths import BOOK_DIR, RESULTS_DIR, RUNS_DIR
+from ..config import make_config
+from ..history import History
+from ..paths import BOOK_DIR, RESULTS_DIR, RUNS_DIR
 
 # Every recorded run trains the digits preset at its full budget (gpslib/config.py); a smoke run or a reader
 # short of time passes smaller values (e.g. epochs=1, iters_per_epoch=4) to `record` or `rerun`.
@@ -114,7 +114,7 @@ def papermill_command(params: dict[str, Any]) -> str:
 def record(experiment: str, name: str, results_dir: Path = RESULTS_DIR, **budget: Any) -> Path:
     """Train one run (resuming runs/recorded/<experiment>/<name> if it was interrupted) and store its history
     as <results_dir>/<experiment>/<name>.json with the papermill command that re-runs it."""
-    from .train import train
+    from ..train import train
     experiment, name = SAME_AS.get((experiment, name), (experiment, name))
     params = parameters(experiment, name, **budget)
     dataset, partition = params.pop("dataset"), params.pop("partition", "1/8")
@@ -141,7 +141,7 @@ def missing_text(experiment: str, names, have) -> str:
         seeds.setdefault(variant, []).append(name[len(variant) + 2:] or "0")
     listed = ", ".join(f"{variant} (seed{'s' if len(s) > 1 else ''} {', '.join(s)})" for variant, s in seeds.items())
     return (f"Not recorded yet in '{experiment}': {listed} "
-            f"(record with `python -m gpslib.experiments {experiment} {' '.join(missing)}`).")
+            f"(record with `python -m gpslib.book.experiments {experiment} {' '.join(missing)}`).")
 
 
 def rerun(experiment: str, names=None, workdir: str | Path | None = None, **budget: Any) -> dict[str, History]:
@@ -178,7 +178,7 @@ def chapter_runs(experiment: str, results_dir: str | Path = RESULTS_DIR, retrain
 
 
 def main() -> None:
-    """python -m gpslib.experiments EXPERIMENT [NAME ...]: record runs (all of the experiment by default)."""
+    """python -m gpslib.book.experiments EXPERIMENT [NAME ...]: record runs (all of the experiment by default)."""
     import sys
     experiment, names = sys.argv[1], sys.argv[2:] or list(EXPERIMENTS[sys.argv[1]])
     for name in names:

@@ -11,10 +11,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .config import make_config
+from ..config import make_config
 from .experiments import variant_of
-from .history import History
-from .models import ROLES
+from ..history import History
+from ..models import ROLES
 
 ROLE_LABELS = {"teacher": "T", "student1": "S1", "student2": "S2"}
 METHOD_LABELS = {"gps": "GPS", "cps": "CPS", "supervised": "SupOnly"}
@@ -216,10 +216,10 @@ def table4(runs: dict[str, History]) -> pd.DataFrame:
 
 def budget_table() -> pd.DataFrame:
     """The recorded runs' CPU budget next to the paper's 1/8 settings (iterations of batch 8+8)."""
-    from .cost import cost_table
-    from .data.digits import prepared
-    from .data.pascal import val_ids as pascal_val_ids
-    from .data.partitions import default_root, resolve_partition
+    from ..cost import cost_table
+    from ..data.digits import prepared
+    from ..data.pascal import val_ids as pascal_val_ids
+    from ..data.partitions import default_root, resolve_partition
     from .experiments import BUDGET
     digits = make_config("digits", "1/8", **{k: v for k, v in BUDGET.items() if k in ("epochs", "iters_per_epoch",
                                                                                        "teacher_epochs", "seed")})

@@ -13,19 +13,19 @@ import numpy as np
 import torch
 from torch import nn
 
-from . import losses
+from .. import losses
 from .claims import latch_text
-from .config import PAPER_PARTITIONS, make_config, preset
-from .cost import PAPER_TABLE1, cost_table
-from .data.cutmix import box_masks, mix
-from .data.palette import IGNORE, colorize, palette_for
-from .data.transforms import denormalize
-from .evaluate import PSEUDO_SEED, evaluate
-from .models import build_segmenter, count_parameters
+from ..config import PAPER_PARTITIONS, make_config, preset
+from ..cost import PAPER_TABLE1, cost_table
+from ..data.cutmix import box_masks, mix
+from ..data.palette import IGNORE, colorize, palette_for
+from ..data.transforms import denormalize
+from ..evaluate import PSEUDO_SEED, evaluate
+from ..models import build_segmenter, count_parameters
 from .tables import latch_losses
-from .train import gps
-from .train.batch import assemble
-from .train.schedule import fixed_teacher_lr
+from ..train import gps
+from ..train.batch import assemble
+from ..train.schedule import fixed_teacher_lr
 
 
 # ------------------------------------------------------------------ chapter 2: data

@@ -7,7 +7,7 @@ from matplotlib.lines import Line2D
 from matplotlib.patches import FancyArrowPatch, FancyBboxPatch
 
 from ..claims import latch_text
-from ..losses import gaussian_rampup
+from ...losses import gaussian_rampup
 from ..tables import describe_run, running_mean
 from .style import FEEDBACK, GUIDE, PHASE_A, blank, finish
 

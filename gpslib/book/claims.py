@@ -11,8 +11,8 @@ import math
 import numpy as np
 import pandas as pd
 
-from .history import History
-from .losses import gaussian_rampup
+from ..history import History
+from ..losses import gaussian_rampup
 from .tables import (METHOD_LABELS, ROLE_LABELS, by_variant, fps_flow, latch_losses, miou_at, roles_of, spread,
                      student_miou)
 
