@@ -1,12 +1,24 @@
-"""The whole book builds with every warning an error, and serves MathJax from _static."""
+"""The whole book builds once, with every warning an error, executing each chapter with the defaults a
+reader sees in a temporary working directory; then every page is read for what a reader must never
+meet (tests/built_book.py). The checkers are tried on small snippets first."""
+from __future__ import annotations
+
+import importlib
+import re
 import shutil
 import subprocess
 import sys
+import tempfile
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
+import built_book as bb
+from built_book import built_notebooks, toc_files
+
 ROOT = Path(__file__).resolve().parents[1]
+BOOK = ROOT / "book"
 
 
 def _jupyter_book() -> str:
@@ -15,19 +27,228 @@ def _jupyter_book() -> str:
     return str(local) if local.exists() else (shutil.which("jupyter-book") or "")
 
 
-@pytest.mark.notebook
-def test_book_builds_without_warnings(tmp_path):
+def _report(offences: list[bb.Offence]) -> None:
+    if offences:
+        pytest.fail(f"{len(offences)} offence(s):\n" + "\n".join(map(str, offences)), pytrace=False)
+
+
+# ---- the checkers, on snippets ------------------------------------------------------------------
+
+CELL = ('<div class="cell docutils container"><div class="cell_input docutils container">'
+        '<div class="highlight"><pre>{code}</pre></div></div>'
+        '<div class="cell_output docutils container"><div class="output text_html">{output}</div></div></div>')
+
+
+def _page(code="x = 1", output=""):
+    return f"<html><body><article class='bd-article'>{CELL.format(code=code, output=output)}</article></body></html>"
+
+
+def test_wide_lines_names_the_line_over_capacity_only():
+    code = "a" * 10 + "\n" + "b" * 11 + "\n\tc"
+    offences = bb.wide_lines("p", bb.read_parts(_page(code=code)), capacity=10)
+    assert [(o.kind, o.text) for o in offences] == [("line of 11 > 10 characters", "b" * 11)]
+    tabbed = bb.read_parts(_page(code="\t\tx"))    # a tab takes 8 columns
+    assert bb.wide_lines("p", tabbed, capacity=16) and not bb.wide_lines("p", tabbed, capacity=17)
+
+
+def test_wide_lines_reads_outputs_and_escaped_text():
+    output = "<pre>" + "&lt;" * 12 + "</pre>"
+    assert [o.text for o in bb.wide_lines("p", bb.read_parts(_page(output=output)), capacity=11)] == ["<" * 12]
+
+
+def test_elisions_find_pandas_footers_and_ellipsis_cells():
+    table = ("<table class='dataframe'><tr><th>a</th><th>...</th></tr><tr><td>1</td><td>…</td></tr></table>"
+             "<p>60 rows × 2 columns</p>")
+    kinds = sorted(o.kind for o in bb.elisions("p", bb.read_parts(_page(output=table))))
+    assert kinds == ["elided table cell", "elided table cell", "pandas footer"]
+    text = "<pre>    a\n0   1\n..  ...\n9   2\n\n[10 rows x 1 columns]</pre>"
+    kinds = sorted(o.kind for o in bb.elisions("p", bb.read_parts(_page(output=text))))
+    assert kinds == ["elided text row", "pandas footer"]
+
+
+def test_elisions_leave_ellipsis_in_code_and_prose_alone():
+    page = _page(code="def f():\n    ...", output="<p>and so on...</p><table><tr><td>1...2</td></tr></table>")
+    assert bb.elisions("p", bb.read_parts(page)) == []
+
+
+def test_empty_markers_find_nan_na_and_none_in_cells_only():
+    table = ("<table><tr><th>None</th><td>NaN</td><td>&lt;NA&gt;</td><td>–</td><td>None of them</td></tr></table>"
+             "<p>NaN</p>")
+    assert sorted(o.text for o in bb.empty_markers("p", bb.read_parts(_page(output=table)))) == [
+        "<NA>", "NaN", "None"]
+
+
+def test_machine_paths_find_build_folders_anywhere_and_home_only_in_outputs():
+    page = _page(code="path = '/srv/repo/data'",
+                 output="<pre>saved to /home/me/run\n</pre><img src='file:///var/build/x.png'>")
+    page = page.replace("<article", "<p>see /home/you in prose</p><article")
+    offences = bb.machine_paths("p", bb.read_parts(page), anywhere=["/srv/repo", "/var/build"])
+    assert sorted((o.kind, o.text) for o in offences) == [
+        ("machine path", "path = '/srv/repo/data'"),
+        ("machine path in a link", "file:///var/build/x.png"),
+        ("machine path in an output", "saved to /home/me/run"),
+    ]
+    assert bb.machine_paths("p", bb.read_parts(_page()), anywhere=["/srv/repo", "/", ""]) == []
+
+
+def test_machine_paths_see_through_syntax_highlighting():
+    code = '<span class="n">root</span> <span class="o">=</span> <span class="s2">"/srv/repo/x"</span>'
+    assert bb.machine_paths("p", bb.read_parts(_page(code=code)), anywhere=["/srv/repo"])
+
+
+def test_mathjax_errors_read_error_nodes_and_untypeset_pages():
+    source = '<span class="math notranslate nohighlight">\\(\\foo\\)</span>'
+    typeset = '<mjx-container class="MathJax"><mjx-math><mjx-merror data-mjx-error="Undefined control ' \
+              'sequence \\foo" title="x"><mjx-mtext>\\foo</mjx-mtext></mjx-merror></mjx-math></mjx-container>'
+    assert [o.text for o in bb.mathjax_errors("p", source, typeset)] == ["Undefined control sequence \\foo"]
+    assert [o.kind for o in bb.mathjax_errors("p", source, "<html></html>")] == ["MathJax did not typeset"]
+    assert bb.mathjax_errors("p", "<p>no maths</p>", "<html></html>") == []
+    assert bb.mathjax_errors("p", source, "<mjx-container><mjx-mi>x</mjx-mi></mjx-container>") == []
+    undefined = '<mjx-container><math><mtext mathcolor="red">\\notacommand</mtext></math></mjx-container>'
+    assert [str(o) for o in bb.mathjax_errors("p", source, undefined)] == [
+        "p: undefined TeX macro: \\notacommand"]
+
+
+def test_wide_tables_report_tables_wider_than_the_column():
+    measured = {"column": 688.0, "pre": [], "wide_tables": [{"width": 900, "text": "a b c"}]}
+    assert [str(o) for o in bb.wide_tables("p", measured)] == ["p: table 900 px wide in a 688 px column: a b c"]
+    assert bb.wide_tables("p", {**measured, "wide_tables": []}) == []
+    assert bb.column_chars({"pre": [{"chars": 77}, {"chars": 78}]}) == 77 and bb.column_chars(None) is None
+
+
+def test_offence_prints_one_line_of_at_most_100_characters():
+    line = str(bb.Offence("book/x.html", "kind", "a\nb" * 100))
+    assert "\n" not in line and line.startswith("book/x.html: kind: a\\nb") and len(line) <= 120
+
+
+def _mathjax_js() -> Path | None:
+    try:
+        package = importlib.import_module("sphinx-mathjax-offline")
+    except ImportError:
+        return None
+    path = Path(package.__file__).parent / "static" / "mathjax" / "tex-chtml.js"
+    return path if path.exists() else None
+
+
+def test_the_browser_check_sees_mathjax_reject_a_formula_and_measures_a_page(tmp_path):
+    """The whole chain the book's pages go through, on a page of two formulas, one of them wrong."""
+    exe, mathjax = bb.chromium(), _mathjax_js()
+    if not exe:
+        pytest.skip("no chromium: the browser checks skip (apt-get install chromium)")
+    if not mathjax:
+        pytest.skip("sphinx-mathjax-offline is not installed (pip install -e .[book])")
+    math = '<span class="math notranslate nohighlight">\\({}\\)</span> '
+    page_html = (f'<html><head><script defer src="{mathjax.as_uri()}"></script></head><body>'
+                 '<article class="bd-article" style="width:600px"><p>'
+                 + math.format("a^2") + math.format("\\notacommand{x}")
+                 + math.format("\\begin{aligned} a \\end{align}") +
+                 '</p><table style="width:900px"><tr><td>wide</td></tr></table></article></body></html>')
+    page = tmp_path / "page.html"
+    page.write_text(page_html)
+    dom, measured = bb.probe(exe, page)
+    assert sorted(str(o) for o in bb.mathjax_errors("page", page_html, dom)) == [
+        "page: MathJax error: \\begin{aligned} ended with \\end{align}",
+        "page: undefined TeX macro: \\notacommand"]
+    assert [o.text for o in bb.wide_tables("page", measured)] == ["wide"]
+    assert 40 < bb.column_chars(measured) < 100
+    assert not (tmp_path / "page.probe.html").exists()
+
+
+# ---- the build ----------------------------------------------------------------------------------
+
+@dataclass
+class Build:
+    result: subprocess.CompletedProcess
+    out: Path                 # --path-output
+    base: Path                # pytest's temporary folder, which holds it
+    html: Path
+    new_in_book: list[str]    # files the build left in book/
+    pages: dict[str, str]     # page (relative to html/) -> its HTML
+
+
+@pytest.fixture(scope="module")
+def book(tmp_path_factory) -> Build:
+    """One build for every test of this file (--dist loadfile keeps them on one worker)."""
     exe = _jupyter_book()
     if not exe:
         pytest.skip("jupyter-book is not installed (pip install -e .[book])")
+    out = tmp_path_factory.mktemp("book")
+    before = {p for p in BOOK.rglob("*")}
     result = subprocess.run(
-        [exe, "build", str(ROOT), "--path-output", str(tmp_path), "-W", "-n", "--keep-going", "--all"],
-        capture_output=True, text=True, timeout=3600,
-    )
-    assert result.returncode == 0, result.stdout[-6000:] + result.stderr[-6000:]
-    html = tmp_path / "_build" / "html"
-    assert (html / "index.html").exists()
-    chapter = (html / "book" / "01_gps_in_one_picture.html").read_text(encoding="utf-8")
+        [exe, "build", str(ROOT), "--path-output", str(out), "-W", "-n", "--keep-going", "--all"],
+        capture_output=True, text=True, timeout=3600, cwd=out)
+    new = sorted(str(p.relative_to(BOOK)) for p in set(BOOK.rglob("*")) - before)
+    html = out / "_build" / "html"
+    pages = {f"{name}.html": (html / f"{name}.html").read_text(encoding="utf-8")
+             for name in toc_files() if (html / f"{name}.html").exists()}
+    return Build(result, out, tmp_path_factory.getbasetemp(), html, new, pages)
+
+
+@pytest.fixture(scope="module")
+def browser(book):
+    """Each page loaded in headless Chromium: (typeset DOM, measurements), or None without Chromium."""
+    exe = bb.chromium()
+    if not exe:
+        return None
+    return {page: bb.probe(exe, book.html / page) for page in book.pages}
+
+
+@pytest.mark.notebook
+def test_book_builds_without_warnings(book):
+    assert book.result.returncode == 0, book.result.stdout[-6000:] + book.result.stderr[-6000:]
+    assert (book.html / "index.html").exists()
+    assert len(book.pages) == len(toc_files()), f"pages missing: {sorted(book.pages)}"
+    chapter = book.pages["book/01_gps_in_one_picture.html"]
     assert "_static/mathjax/tex-chtml.js" in chapter
     assert "cdn.jsdelivr.net" not in chapter and "mathjax@" not in chapter
-    assert (html / "_static" / "mathjax" / "tex-chtml.js").exists()
+    assert (book.html / "_static" / "mathjax" / "tex-chtml.js").exists()
+
+
+@pytest.mark.notebook
+def test_every_chapter_ran_once_in_a_temporary_folder(book):
+    """run_in_temp: a chapter that needed book/ as its working directory fails the build; none may
+    write into book/ either."""
+    log = book.result.stdout + book.result.stderr
+    in_temp = re.findall(r"([\w.-]+\.ipynb): Executing notebook using temporary CWD", log)
+    expected = [Path(name).name for name in built_notebooks()]
+    assert sorted(in_temp) == sorted(expected), log[-3000:]
+    assert "using local CWD" not in log
+    assert book.new_in_book == [], f"the build wrote into book/: {book.new_in_book}"
+
+
+@pytest.mark.notebook
+def test_no_line_is_wider_than_the_column(book, browser):
+    measured = [bb.column_chars(m) for _, m in (browser or {}).values()]
+    capacity = min([c for c in measured if c] or [bb.COLUMN_CHARS])
+    _report([o for page, text in book.pages.items() for o in bb.wide_lines(page, bb.read_parts(text), capacity)])
+
+
+@pytest.mark.notebook
+def test_tables_show_every_row_and_column(book):
+    _report([o for page, text in book.pages.items() for o in bb.elisions(page, bb.read_parts(text))])
+
+
+@pytest.mark.notebook
+def test_tables_show_a_dash_where_there_is_no_value(book):
+    _report([o for page, text in book.pages.items() for o in bb.empty_markers(page, bb.read_parts(text))])
+
+
+@pytest.mark.notebook
+def test_pages_show_no_path_of_the_building_machine(book):
+    anywhere = [ROOT, tempfile.gettempdir(), book.base, Path(tempfile.gettempdir()).resolve(), book.base.resolve()]
+    _report([o for page, text in book.pages.items()
+             for o in bb.machine_paths(page, bb.read_parts(text), anywhere)])
+
+
+@pytest.mark.notebook
+def test_mathjax_typesets_every_formula(book, browser):
+    if browser is None:
+        pytest.skip("no chromium (/usr/bin/chromium or on PATH): the MathJax check needs a browser")
+    _report([o for page, (dom, _) in browser.items() for o in bb.mathjax_errors(page, book.pages[page], dom)])
+
+
+@pytest.mark.notebook
+def test_tables_fit_the_column(book, browser):
+    if browser is None:
+        pytest.skip("no chromium (/usr/bin/chromium or on PATH): measuring tables needs a browser")
+    _report([o for page, (_, measured) in browser.items() for o in bb.wide_tables(page, measured)])
