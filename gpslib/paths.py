@@ -9,3 +9,25 @@ SPLITS_DIR = REPO_ROOT / "data" / "splits"
 RUNS_DIR = Path(os.environ.get("GPSLIB_RUNS", REPO_ROOT / "runs"))
 BOOK_DIR = REPO_ROOT / "book"
 RESULTS_DIR = BOOK_DIR / "results"
+
+
+def shown(path, root=None) -> str:
+    """`path` as the book prints it, never naming the folders of the machine that ran it: relative to the
+    project when inside it, else relative to `root`'s parent (so the root's own name stays), else
+    `<temporary folder>/...` below a temporary folder, else the name alone."""
+    import tempfile
+
+    path = Path(path).expanduser().resolve()
+    bases = [(REPO_ROOT, None)]
+    if root is not None:
+        bases.append((Path(root).expanduser().resolve().parent, None))
+    bases.append((Path(tempfile.gettempdir()).resolve(), "<temporary folder>"))
+    for base, label in bases:
+        try:
+            parts = path.relative_to(base).parts
+        except ValueError:
+            continue
+        if label is None:
+            return "/".join(parts) or "."
+        return "/".join((label, *parts[1:]))  # parts[0] is the temporary folder's random name
+    return path.name
