@@ -122,124 +122,6 @@ def test_a_run_without_hidden_masks_says_so_instead_of_an_empty_plot():
     assert any("no hidden masks" in t for t in texts) and not any(ax.lines for ax in fig.axes)
 
 
-def test_latch_text_states_each_case():
-    assert "fired at the end of epoch 2 (iteration 7)" in claims.latch_text(make_history())
-    assert "did not fire" in claims.latch_text(make_history(latch=None))
-    assert "no latch by design" in claims.latch_text(make_history(rampup="fixed"))
-    assert claims.latch_text(make_history("cps")).startswith("No teacher")
-
-
-def test_summary_table_rows_and_values():
-    results = {"main": {"gps-1_8": make_history(final=0.5), "cps-1_8": make_history("cps", final=0.4)}}
-    table = tables.summary_table(results)
-    assert list(table["run"]) == ["gps-1_8", "cps-1_8"]
-    assert table.loc[0, "S1 mIoU (%)"] == pytest.approx(50.0)
-    assert table.loc[0, "latch epoch"] == 2 and pd_isna(table.loc[1, "T mIoU (%)"])
-    assert table.loc[0, "iterations"] == 6 + 12 and table.loc[0, "wall (min)"] == 2.0
-    assert tables.summary_table({}).empty
-
-
-def pd_isna(value):
-    import pandas as pd
-    return pd.isna(value)
-
-
-def test_flow_verdict_reads_the_first_epoch():
-    runs = {"gps": make_history(final=0.5, first=0.4), "cps": make_history("cps", final=0.5, first=0.05)}
-    text = claims.flow_verdict(runs)
-    assert "GPS 40.00 vs CPS 5.00" in text and "confirms" in text and "teacher starts the main loop at 0.00" in text
-    runs["cps"] = make_history("cps", final=0.5, first=0.35)
-    assert "ahead by less than 10 points, which does not confirm" in claims.flow_verdict(runs)
-    runs["cps"] = make_history("cps", final=0.5, first=0.45)
-    assert "refutes" in claims.flow_verdict(runs)
-    runs["gps-s1"] = make_history(final=0.5, first=0.6)     # seeds are averaged: GPS 50 vs CPS 45
-    assert "GPS 50.00 (40.00-60.00, 2 seeds) vs CPS 45.00" in claims.flow_verdict(runs)
-
-
-def test_table4_places_runs_next_to_the_paper():
-    runs = {"gps1-cps1-fps1": make_history(final=0.6), "gps1-cps1-fps0": make_history(final=0.55, use_fps=False)}
-    table = tables.table4(runs)
-    assert len(table) == 6 and table.loc["gps1-cps1-fps1", "paper VOC"] == 73.95
-    assert table.loc["gps1-cps1-fps1", "ours S1 (%)"] == 60.0
-    assert table["ours S1 (%)"].isna().sum() == 4
-    extra = tables.table4({"gps0-cps0-fps0": make_history(final=0.3)})
-    assert len(extra) == 7 and extra.index[-1] == "gps0-cps0-fps0" and pd_isna(extra.iloc[-1]["paper VOC"])
-    assert extra.loc["gps1-cps0-fps0", "L_gps"] == "✓" and extra.loc["gps0-cps0-fps0", "L_gps"] == "–"
-    assert "gps0-cps0-fps0 (30.00) was recorded but is not a row" in claims.table4_text(extra)
-    text = claims.table4_text(table)
-    assert ("adding L_fps to L_gps + L_cps: paper +1.23 points (VOC), ours +5.00 points (1 vs 1 seed) — confirmed: "
-            "the paper's sign, beyond the seed") in text
-    flipped = tables.table4({**runs, "gps1-cps1-fps0": make_history(final=0.7, use_fps=False)})
-    assert "ours -10.00 points (1 vs 1 seed) — refuted: the opposite sign to the paper's, beyond the" \
-           " seed spread of 2.00." in claims.table4_text(flipped, noise=2.0)
-    assert "not recorded yet" in text and "best of our 2 recorded rows: gps1-cps1-fps1 (60.00, 1 seed);" in text
-    tied = tables.table4({"gps1-cps1-fps1": make_history(final=0.3), "gps1-cps1-fps0": make_history(final=0.3)})
-    assert "ours +0.00 points (1 vs 1 seed) — not separated: within the seed spread of 0.00" in claims.table4_text(tied)
-    assert "ours +5.00 points (1 vs 1 seed) — not separated" in claims.table4_text(table, noise=6.0)
-    # seeds of a row are averaged, and their own spread counts as noise
-    seeded = tables.table4({**runs, "gps1-cps1-fps0-s1": make_history(final=0.61, use_fps=False)})
-    assert seeded.loc["gps1-cps1-fps0", "ours S1 (%)"] == 58.0 and seeded.loc["gps1-cps1-fps0", "seeds"] == 2
-    assert seeded.loc["gps1-cps1-fps0", "S1 spread"] == 6.0 and len(seeded) == 6
-    assert "ours +2.00 points (1 vs 2 seeds) — not separated: within the seed spread of 6.00" in claims.table4_text(seeded)
-    assert "recorded rows: gps1-cps1-fps1 (60.00, 1 seed, fewer than other rows);" in claims.table4_text(seeded)
-
-
-def test_update_and_rampup_texts():
-    runs = {"two_step": make_history(final=0.6), "merged": make_history(final=0.5, fps_level=3.0)}
-    text = claims.update_text(runs)
-    assert text.count("is lower, as in Fig. 6b") == 2 and "confirmed" in text
-    close = {"two_step": make_history(final=0.6), "merged": make_history(final=0.6)}   # same L_fps level
-    assert claims.update_text(close).count("not separated from the merged update's (tolerance") == 2
-    # seeds whose L_fps levels differ more than the two updates do separate nothing
-    seeds = {**runs, "two_step-s1": make_history(final=0.6, fps_level=5.0)}
-    assert claims.update_text(seeds).count("not separated from the merged update's") == 2
-    assert "not recorded" in claims.update_text({"two_step": runs["two_step"]})
-    # seeds far apart hide a gap that every seed shows: the same-seed differences bring it out
-    paired = {"two_step": make_history(fps_level=1.0, seed=0), "two_step-s1": make_history(fps_level=5.0, seed=1),
-              "merged": make_history(fps_level=1.2, seed=0), "merged-s1": make_history(fps_level=5.5, seed=1)}
-    first = claims.update_text(paired).splitlines()[1]     # first quarter: iteration 0, L_fps = fps_level
-    assert "not separated from the merged update's" in first
-    assert first.endswith("Merged minus two-step, same seed: +0.200, +0.500 (seeds 0, 1). "
-                          "Two-step's is lower in 2 of 2 seeds.")
-    assert claims.fps_quarter(paired["merged-s1"], quarter=-1) == pytest.approx(5.5 / 4)
-    text = claims.rampup_text({"adaptive": make_history(final=0.6), "none": make_history(final=0.7, rampup="none")})
-    assert "adaptive >= none: refuted (-10.00 points, 1 vs 1 seed; seed spread 0.00)" in text
-    assert "adaptive >= fixed: cannot be checked yet, fixed not recorded" in text
-    noisy = claims.rampup_text({"adaptive": make_history(final=0.6), "none": make_history(final=0.61, rampup="none")},
-                               noise=2.0)
-    assert "adaptive >= none: not separated (-1.00 points, 1 vs 1 seed, within the seed spread of 2.00)" in noisy
-    assert claims.compare([3.0], [0.0], 1.0, "x") == "x: confirmed (+3.00 points, 1 vs 1 seed; seed spread 1.00)."
-    # seeds are averaged and their own spread is noise too: 61 +- 2 vs 60 is not separated, 66/65 vs 60 is
-    assert "not separated (+1.00 points, 2 vs 1 seeds, within the seed spread of 4.00)" in claims.compare(
-        [59.0, 63.0], [60.0], 1.0, "x")
-    assert claims.compare([66.0, 65.0], [60.0], 1.0, "x").startswith("x: confirmed (+5.50 points, 2 vs 1 seeds")
-    # a latch at E - 1 raises w nowhere: adaptive and fixed are one training, and equal evaluations show it
-    late = {"adaptive": make_history(latch=3, epochs=4, seed=0), "adaptive-s1": make_history(latch=3, epochs=4, seed=1),
-            "fixed": make_history(epochs=4, rampup="fixed", seed=0),
-            "fixed-s1": make_history(final=0.4, epochs=4, rampup="fixed", seed=1)}
-    assert claims.rampup_text(late).endswith("ramp-ups are the same training; the fixed runs' evaluations equal the "
-                                             "adaptive ones' to the last digit (seed 0).")
-    assert claims.identical_seeds(tables.by_variant(late)["adaptive"], tables.by_variant(late)["fixed"]) == [0]
-    late.pop("fixed")
-    assert claims.rampup_text(late).endswith("the same training (their same-seed difference is above).")
-    seeded = {"adaptive": make_history(final=0.6), "adaptive-s1": make_history(final=0.64),
-              "none": make_history(final=0.5, rampup="none")}
-    assert "adaptive >= none: confirmed (+12.00 points, 2 vs 1 seeds; seed spread 4.00)" in claims.rampup_text(seeded)
-    two = {"two_step": make_history(final=0.6), "two_step-s1": make_history(final=0.62),
-           "merged": make_history(final=0.5, fps_level=3.0)}
-    assert "two-step >= merged: confirmed (+11.00 points, 2 vs 1 seeds; seed spread 2.00)" in claims.update_text(two)
-    seeds = {"a": make_history(final=0.6), "b": make_history(final=0.63), "c": make_history("cps", final=0.1)}
-    assert claims.seed_noise(seeds) == pytest.approx(3.0) and claims.seed_noise(seeds, "cps") == 0.0
-    seeds["c-s1"] = make_history("cps", final=0.15)
-    assert claims.seed_noise(seeds, None) == pytest.approx(5.0)       # the largest of GPS's 3 and CPS's 5
-
-
-def test_missing_text_and_commands():
-    assert "Not recorded yet in 'main': b" in experiments.missing_text("main", ["a", "b"], {"a": 1})
-    assert "All 2 runs" in experiments.missing_text("main", ["a", "b"], {"a": 1, "b": 2})
-    assert "papermill" in tables.commands_table({"x": make_history()}).loc["x", "command"]
-
-
 def test_config_from_parameters_coerces_text_and_keeps_presets():
     cfg = parameters.config_from_parameters(dict(dataset="digits", partition="1/8", epochs="none", lr=0.02,
                                                  teacher_lr="none", use_fps="false", val_limit=None, threads=1))
@@ -253,124 +135,12 @@ def test_config_from_parameters_coerces_text_and_keeps_presets():
         parameters.parse_flag("resume", "maybe")
 
 
-def test_headline_checks_gps_lead_over_each_method_against_the_targets():
-    runs = {"gps-1_8": make_history(final=0.6), "cps-1_8": make_history("cps", final=0.5),
-            "supervised-1_8": make_history("supervised", final=0.55)}
-    text = claims.headline(runs).splitlines()
-    assert text[0] == "1/8: final S1 mIoU GPS 60.00, CPS 50.00, SupOnly 55.00."
-    assert "GPS - SupOnly = +5.00 points (target >= 8; one seed each" in text[1] and "not confirmed" in text[1]
-    assert "GPS - CPS = +10.00 points" in text[2] and text[2].endswith(": confirmed.")
-    assert "cannot be checked" in text[3]
-    partial = claims.headline({"gps-1_8": make_history(final=0.6), "supervised-1_8": make_history("supervised",
-                                                                                                  final=0.5)}, ("1/8",))
-    assert partial.splitlines() == ["1/8: final S1 mIoU GPS 60.00, SupOnly 50.00 (CPS not recorded).",
-                                    "  GPS - SupOnly = +10.00 points (target >= 8; one seed each, no spread to judge "
-                                    "against): confirmed."]
-    assert "(target >= 8; seed spread 12.00 of the main runs): not separated" in claims.headline(
-        {"gps-1_8": make_history(final=0.6), "supervised-1_8": make_history("supervised", final=0.5)}, ("1/8",), 12.0)
-    # two more seeds: means and spreads; a lead inside the seeds' spread is "not separated"
-    runs.update({"gps-1_8-s1": make_history(final=0.50), "cps-1_8-s1": make_history("cps", final=0.58)})
-    text = claims.headline(runs).splitlines()
-    assert "GPS 55.00 (50.00-60.00, 2 seeds)" in text[0]
-    assert "GPS - CPS = +1.00 points (target >= 1; seed spread 10.00): not separated" in text[2]
-    assert "refuted" in claims.lead_verdict([40.0], [50.0], "SupOnly", 8.0)
-    assert "not confirmed (GPS is ahead beyond the seeds' spread, but by less than the 8-point target)" in (
-        claims.lead_verdict([66.0, 69.0], [62.0, 65.0], "SupOnly", 8.0))
-
-
-def test_room_text_compares_full_supervision_with_the_target():
-    search = pd.DataFrame({"S1 mIoU (%)": [79.6]}, index=["sup-1-r10t-digits"])
-    runs = {"supervised-1_8": make_history("supervised", final=0.72), "s1": make_history("supervised", final=0.74)}
-    text = claims.room_text(search, runs)
-    assert "at most about 6.6 points" in text and "out of reach" in text
-    assert claims.room_text(search, {"s": make_history("supervised", final=0.6)}).endswith(
-        "at most about 19.6 points here: meeting the 8-point target means GPS ending within 11.6 points of full "
-        "supervision.")
-    assert "cannot be computed" in claims.room_text(search, {})
-
-
-def test_latch_claim_counts_runs_that_latched_before_the_last_epoch():
-    runs = {"gps-1_8": make_history(latch=2), "gps-1_8-s1": make_history(latch=None), "cps-1_8": make_history("cps")}
-    table = claims.latch_summary(runs)
-    assert list(table.index) == ["gps-1_8", "gps-1_8-s1"] and table.loc["gps-1_8", "latch epoch"] == 2
-    assert table.loc["gps-1_8", "last epoch: L^t_sup"] == 0.3        # make_history logs sup_t = 0.3
-    text = claims.latch_claim(runs)
-    assert text.startswith("The adaptive ramp-up latched before the last epoch in 1 of 2 GPS runs at 1/8: not confirmed")
-    assert "never fired" in text
-    # latched at E - 1 = 2 of 3: eq. 9 with r = E gives w(3) = 1 too, so the latch changed nothing
-    assert "confirmed. In that run it fired at epoch E - 1 or later" in claims.latch_claim(
-        {"gps-1_8": make_history(latch=2)})
-    assert claims.latch_claim({"gps-1_8": make_history(latch=1)}).endswith("confirmed.")
-    assert "No GPS run" in claims.latch_claim(runs, partition="1/16")
-
-
-def test_latch_raised_epochs_are_those_between_the_latch_and_the_last():
-    assert claims.latch_raised_epochs(make_history(latch=1, epochs=4)) == [2, 3]
-    assert claims.latch_raised_epochs(make_history(latch=3, epochs=4)) == []
-    assert claims.latch_raised_epochs(make_history(latch=None, epochs=4)) == []
-    assert claims.latch_summary({"gps-1_8": make_history(latch=1, epochs=4)}).loc["gps-1_8", "epochs w raised"] == 2
-    late = claims.rampup_text({"adaptive": make_history(latch=2), "fixed": make_history(rampup="fixed", latch=None)})
-    assert "raised w above the fixed ramp-up: none, since eq. 9 with r = E" in late
-    early = claims.rampup_text({"adaptive": make_history(latch=1, epochs=4)})
-    assert "raised w above the fixed ramp-up: adaptive [2, 3]." in early
-    only_fixed = claims.rampup_text({"adaptive": make_history(latch=1, epochs=4)}, others=("fixed",))
-    assert only_fixed.startswith("adaptive >= fixed: cannot be checked yet")
-    assert len(only_fixed.split("\n")) == 3          # one comparison, the latch epoch, the epochs it raised w
-
-
-def test_same_seed_differences_pair_runs_by_their_seed():
-    gps = [make_history(final=0.60, seed=0), make_history(final=0.70, seed=1), make_history(final=0.65, seed=2)]
-    sup = [make_history("supervised", final=0.58, seed=0), make_history("supervised", final=0.71, seed=1)]
-    assert claims.same_seed_gaps(gps, sup) == pytest.approx({0: 2.0, 1: -1.0})     # seed 2 has no partner
-    assert claims.same_seed_text(gps, sup) == " Same seed: +2.00, -1.00 (seeds 0, 1)."
-    assert claims.same_seed_text(gps[:1], sup) == " Same seed: +2.00 (seed 0)."
-    assert claims.same_seed_text(gps, [make_history(final=0.5)]) == ""               # no seed recorded: no pair
-    assert claims.compare_runs(gps[:1], sup[:1], 5.0, "x") == (
-        "x: not separated (+2.00 points, 1 vs 1 seed, within the seed spread of 5.00). Same seed: +2.00 (seed 0).")
-    runs = {"gps-1_8": gps[0], "gps-1_8-s1": gps[1], "supervised-1_8": sup[0], "supervised-1_8-s1": sup[1]}
-    assert "Same seed: +2.00, -1.00 (seeds 0, 1)." in claims.headline(runs, ("1/8",)).splitlines()[1]
-    flow = {"gps-1_8": make_history(final=0.6, first=0.5, seed=0), "cps-1_8": make_history("cps", first=0.3, seed=0)}
-    assert claims.flow_verdict(flow).endswith("GPS - CPS after epoch 1, same seed: +20.00 (seed 0).")
-    t4 = {"gps1-cps1-fps1": make_history(final=0.6, seed=0), "gps1-cps1-fps0": make_history(final=0.55, seed=0)}
-    assert claims.table4_text(tables.table4(t4), 0.0, t4).splitlines()[0].endswith("Same seed: +5.00 (seed 0).")
-
-
-def test_teacher_lr_text_reports_how_far_the_teacher_moved():
-    text = claims.teacher_lr_text({"literal": make_history(final=0.5), "cps": make_history("cps")})
-    # make_history: teacher mIoU is 0.9 x the epoch's value, 0 at epoch 0 and 45 % at the end; lr_teacher 1e-4
-    assert text == "literal: teacher lr 1.0e-04 after phase a; T mIoU 0.00 -> 45.00 (+45.00 points) over the main loop; final S1 50.00."
-    pair = claims.teacher_lr_text({"literal": make_history(final=0.5), "literal-s1": make_history(final=0.6),
-                                   "larger": make_history(final=0.7)})
-    assert pair.splitlines()[3] == ("Per teacher lr, over its seeds: T moved literal 49.50 (45.00-54.00, 2 seeds) "
-                                    "points, larger 63.00 points; final S1 literal 55.00 (50.00-60.00, 2 seeds), "
-                                    "larger 70.00.")
-    with_seeds = {"literal": make_history(final=0.5, seed=0), "larger": make_history(final=0.7, seed=0),
-                  "literal-s1": make_history(final=0.6, seed=1), "larger-s1": make_history(final=0.7, seed=1)}
-    # T moves 0.9 x final: larger +63, +63 against literal +45, +54 (spread 9); S1 +20, +10 against a spread of 15
-    assert claims.teacher_lr_text(with_seeds, noise=15.0).splitlines()[-2:] == [
-        "the larger lr moves T further: confirmed (+13.50 points, 2 vs 2 seeds; seed spread 9.00). "
-        "Same seed: +18.00, +9.00 (seeds 0, 1).",
-        "the larger lr lifts S1: not separated (+15.00 points, 2 vs 2 seeds, within the seed spread of 15.00). "
-        "Same seed: +20.00, +10.00 (seeds 0, 1)."]
-    # per variant over its seeds; a run without a teacher has nothing to report
-    assert claims.teacher_moved({"gps1-cps1-fps1": make_history(final=0.5), "gps1-cps1-fps1-s1": make_history(final=0.6),
-                                 "cps": make_history("cps")}) == "gps1-cps1-fps1 49.50 (45.00-54.00, 2 seeds) points"
-
-
 def test_budget_table_compares_the_book_with_the_paper():
     from gpslib.config import make_config
     table = tables.budget_table()
     preset = make_config("digits", "1/8")   # 1/8 of 2,000 train scenes: 1,750 unlabeled, 218 batches of 8 per epoch
     assert table.iloc[0]["main-loop iterations"] == preset.epochs * (1750 // 8)
     assert table.loc["paper: Pascal VOC 1/8", "main-loop iterations"] == 34 * 1157
-
-
-def test_learned_text_flags_background_only_runs():
-    h = make_history(final=0.5)
-    assert "T 3/3, S1 3/3" in claims.learned_text(h, ["bg", "a", "b"])
-    for role in ("teacher", "student1", "student2"):
-        h.evals[-1][f"iou_{role}"] = [0.8, 0.0, 0.0]
-    assert "No network segments anything but the background" in claims.learned_text(h, ["bg", "a", "b"])
 
 
 def test_search_table_reads_each_recorded_search_run(tmp_path):
@@ -389,19 +159,8 @@ def test_search_table_reads_each_recorded_search_run(tmp_path):
     assert (row["method"], row["labeled"], row["train scenes"], row["encoder"]) == ("GPS", 250, 2000, "digits")
     assert row["iterations"] == 6 + 12 and row["S1 mIoU (%)"] == 60.0 and row["lowest digit IoU (%)"] == 0.0
     assert row["T mIoU (%)"] == 54.0 and row["pseudo-labels"] == "train" and row["S1 after epoch 1 (%)"] == 20.0
-    assert row["α/β"] == "0.5/1.5" and row["CutMix"] == "no" and table.loc["sup-b", "α/β"] == ""
+    assert row["α/β"] == "0.5/1.5" and row["CutMix"] == "no" and table.loc["sup-b", "α/β"] == "–"
     assert table.loc["sup-b", "encoder"] == "random" and table.loc["sup-b", "train scenes"] == 2000
-
-
-def test_label_gap_text_pairs_all_labels_with_one_eighth():
-    import pandas as pd
-    table = pd.DataFrame({"backbone": ["r", "r", "r"], "encoder": ["digits", "digits", "random"],
-                          "S1 mIoU (%)": [80.0, 70.0, 60.0], "lowest digit IoU (%)": [50.0, 40.0, 1.0]},
-                         index=["sup-1-x", "sup-1_8-x", "sup-1_8-y"])
-    text = claims.label_gap_text(table)
-    assert "gap 10.0 points: misses" in text and "-y" not in text
-    table.loc["sup-1-x", "S1 mIoU (%)"] = 90.0
-    assert "gap 20.0 points: meets" in claims.label_gap_text(table)
 
 
 def test_recorded_experiments_share_the_reference_and_budget_rules(tmp_path):
@@ -452,32 +211,298 @@ def test_chapter_runs_reads_the_record_or_retrains_only_the_named_runs(tmp_path,
     assert calls == [(("rampup", ["none", "fixed-s1"]), {"epochs": 1})]     # other experiments' names are skipped
 
 
-def test_catch_up_text_finds_the_epoch_where_cps_draws_level_on_shared_seeds():
-    gps = make_history(final=0.6, seed=0)                                         # 20, 40, 60 after epochs 1-3
+# ---------------------------------------------------------------- the paired interval and the verdicts
+def seeded(method="gps", finals=(0.5,), **kw):
+    """One run per seed 0, 1, ... of `method`, with the given final S1 mIoU (as fractions)."""
+    return [make_history(method, final=final, seed=seed, **kw) for seed, final in enumerate(finals)]
+
+
+def named(prefix, runs):
+    """{'prefix': seed 0, 'prefix-s1': seed 1, ...}, as recorded runs are named."""
+    return {prefix if i == 0 else f"{prefix}-s{i}": h for i, h in enumerate(runs)}
+
+
+def test_paired_interval_is_the_t_interval_of_same_seed_differences():
+    result = tables.paired_interval([1.0, 2.0, 3.0])
+    half = 4.302653 / math.sqrt(3)                    # t(0.975, 2) x sd 1 / sqrt(3 pairs)
+    assert (result.mean, result.n) == (2.0, 3)
+    assert (result.low, result.high) == (pytest.approx(2 - half, abs=1e-5), pytest.approx(2 + half, abs=1e-5))
+    assert result.text() == "+2.0 points (95 % CI -0.5 to 4.5, 3 seeds)" and result.short() == "+2.0 (-0.5 to 4.5)"
+    assert claims.verdict(result) == "Not separated"                             # -0.48 to 4.48 contains 0
+    assert claims.verdict(tables.paired_interval([3.0, 4.0, 5.0])) == "Confirmed"       # 0.52 to 5.48
+    assert claims.verdict(tables.paired_interval({0: -3.0, 1: -4.0, 2: -5.0})) == "Refuted"
+    two = tables.paired_interval([1.0, 3.0])          # t(0.975, 1) = 12.706, sd sqrt(2): 2 +- 12.706
+    assert (two.low, two.high) == (pytest.approx(2 - 12.7062, abs=1e-4), pytest.approx(2 + 12.7062, abs=1e-4))
+    one = tables.paired_interval([2.5])
+    assert claims.verdict(one) == "Not separated" and one.text() == "+2.5 points (one seed: no interval)"
+    assert one.short() == "+2.5 (one seed)" and tables.paired_interval([]).short() == "–"
+    assert tables.signed(-0.04) == "+0.0" and tables.paired_interval([-0.01, 0.01]).short() == "+0.0 (-0.1 to 0.1)"
+    assert claims.judged("x", tables.paired_interval([3.0, 4.0, 5.0]), evidence="why") == (
+        "**Confirmed**: x, +4.0 points (95 % CI 1.5 to 6.5, 3 seeds); why.")
+
+
+def test_same_seed_gaps_pair_runs_by_their_seed():
+    gps = seeded(finals=(0.60, 0.70, 0.65))
+    sup = seeded("supervised", (0.58, 0.71))
+    assert tables.same_seed_gaps(gps, sup) == pytest.approx({0: 2.0, 1: -1.0})      # seed 2 has no partner
+    assert tables.same_seed_gaps(gps, [make_history(final=0.5)]) == {}             # no seed recorded: no pair
+
+
+def test_show_rounds_and_puts_a_dash_where_there_is_no_value():
+    frame = pd.DataFrame({"a": [1.234, math.nan], "b": [None, "x"], "c": pd.array([2, None], dtype="Int64"),
+                          "d": [True, False], "e": ["", "y"]}, index=["r1", "r2"])
+    shown = tables.show(frame, {"a": 1})
+    assert (shown.loc["r1", "a"], shown.loc["r2", "a"], shown.loc["r1", "b"]) == ("1.2", "–", "–")
+    assert (shown.loc["r1", "c"], shown.loc["r2", "c"], shown.loc["r1", "d"], shown.loc["r1", "e"]) == (2, "–", "yes",
+                                                                                                        "–")
+    html = shown.to_html()
+    assert not any(word in html for word in ("NaN", "&lt;NA&gt;", "None", "nan"))
+
+
+# ---------------------------------------------------------------- the answer: methods x partitions
+def main_runs():
+    """1/8: GPS - SupOnly 10, 9, 11 (confirmed), GPS - CPS -1, 2, -2 (not separated), CPS - SupOnly 11, 7, 13
+    (confirmed); 1/16: GPS and SupOnly with seed 0 only."""
+    return {**named("gps-1_8", seeded("gps", (0.60, 0.62, 0.64))),
+            **named("cps-1_8", seeded("cps", (0.61, 0.60, 0.66))),
+            **named("supervised-1_8", seeded("supervised", (0.50, 0.53, 0.53))),
+            "gps-1_16": make_history(partition="1/16", final=0.50, seed=0),
+            "supervised-1_16": make_history("supervised", partition="1/16", final=0.55, seed=0)}
+
+
+def test_method_table_gives_each_partition_the_same_seed_differences():
+    table = tables.method_table(main_runs())
+    assert list(table.index) == [("1/16", "GPS"), ("1/16", "SupOnly"), ("1/8", "GPS"), ("1/8", "CPS"),
+                                 ("1/8", "SupOnly")]                # fewest labels first; CPS at 1/16 is absent
+    gps = table.loc[("1/8", "GPS")]
+    assert gps["S1 (%)"] == pytest.approx(62.0) and gps["range"] == "60.0-64.0" and gps["seeds"] == 3
+    assert gps["vs SupOnly"] == "+10.0 (7.5 to 12.5)"               # 10 +- 4.303 x 1 / sqrt(3)
+    assert gps["vs CPS"] == "-0.3 (-5.5 to 4.8)"                    # sd 2.08: -0.33 +- 5.17
+    assert table.loc[("1/8", "CPS"), "vs CPS"] == "–" and table.loc[("1/16", "GPS"), "vs SupOnly"] == "-5.0 (one seed)"
+    assert table.loc[("1/16", "GPS"), "range"] == "–"
+    more = {**main_runs(), "gps-1_4": make_history(partition="1/4", seed=0)}   # a new partition is picked up
+    assert tables.partitions_of(more) == ["1/16", "1/8", "1/4"]
+    assert ("1/4", "GPS") in tables.method_table(more).index
+
+
+def test_findings_and_headline_state_each_pair_by_its_interval():
+    runs = main_runs()
+    assert claims.findings(runs) == (
+        "At 1/16, GPS ties SupOnly (-5.0 points, not separated). At 1/8, GPS leads SupOnly by 10.0 points and ties "
+        "CPS (-0.3 points, not separated). The paper's order GPS > CPS > SupOnly holds in full at no recorded "
+        "partition.")
+    lines = claims.headline(runs).splitlines()
+    assert lines[0] == ("- **Not separated**: GPS − SupOnly at 1/16, -5.0 points (one seed: no interval); "
+                        "paper +9.0 (VOC).")
+    assert lines[1] == ("- **Confirmed**: GPS − SupOnly at 1/8, +10.0 points (95 % CI 7.5 to 12.5, 3 seeds); "
+                        "paper +7.5 (VOC).")
+    assert lines[3].startswith("- **Confirmed**: CPS − SupOnly at 1/8, +10.3 points (95 % CI 2.7 to 17.9, 3 seeds)")
+    behind = named("cps-1_8", seeded("cps", (0.40, 0.41, 0.42)))      # CPS 20 below SupOnly in every seed
+    text = claims.findings({**named("gps-1_8", seeded("gps", (0.60, 0.62, 0.64))), **behind,
+                            **named("supervised-1_8", seeded("supervised", (0.50, 0.53, 0.53)))})
+    assert "GPS leads SupOnly by 10.0 points and leads CPS by 21.0 points; CPS ends 11.0 points below SupOnly." in text
+    assert claims.findings({}) == "No main run is recorded yet."
+
+
+def test_scorecard_has_one_row_per_judged_claim_with_its_link():
+    results = {"main": main_runs(),
+               "rampup": {**named("adaptive", seeded(finals=(0.60, 0.61, 0.62))),
+                          **named("rampdown", seeded(finals=(0.62, 0.63, 0.64), rampdown_gps=True))}}
+    names = [c.claim for c in claims.checks(results)]
+    assert names[:4] == ["GPS > SupOnly, 1/16", "GPS > SupOnly, 1/8", "GPS > CPS, 1/8", "CPS > SupOnly, 1/8"]
+    assert "No ramp-down > ramp-down of $L_{gps}$" in names
+    assert not any(n.startswith(("Adding", "Larger", "Two-step", "Adaptive")) for n in names)   # nothing recorded
+    card = claims.scorecard(results)
+    assert ("| GPS > SupOnly, 1/8 | +7.5 | +10.0 (7.5 to 12.5) | 3 | Confirmed | {ref}`ch. 11 <results-methods>` |"
+            in card.splitlines())
+    assert "| No ramp-down > ramp-down of $L_{gps}$ | +2.2 | -2.0 (-2.0 to -2.0) | 3 | Refuted |" in card
+    assert claims.scorecard({}).startswith("No claim")
+
+
+# ---------------------------------------------------------------- the training flow
+def test_flow_verdict_and_table_read_the_first_epoch():
+    gps = named("gps", [make_history(final=0.5, first=f, seed=s) for s, f in enumerate((0.40, 0.45, 0.50))])
+    cps = named("cps", [make_history("cps", final=0.5, first=f, seed=s) for s, f in enumerate((0.05, 0.10, 0.10))])
+    assert claims.flow_verdict({**gps, **cps}) == ("**Confirmed**: GPS − CPS after epoch 1 at 1/8, +36.7 points "
+                                                   "(95 % CI 29.5 to 43.8, 3 seeds); GPS's teacher starts at 0.0 % "
+                                                   "mIoU.")                  # 35, 35, 40: sd 2.89
+    ahead = named("cps", [make_history("cps", final=0.5, first=f, seed=s) for s, f in enumerate((0.5, 0.55, 0.6))])
+    assert claims.flow_verdict({**gps, **ahead}).startswith("**Refuted**")
+    assert claims.flow_verdict({"gps": gps["gps"], "cps": cps["cps"]}).startswith(
+        "**Not separated**: GPS − CPS after epoch 1 at 1/8, +35.0 points (one seed: no interval)")
+    table = tables.flow_table({**gps, **cps})
+    assert table.loc[("1/8", "GPS"), "S1, epoch 1 (%)"] == "45.0 (40.0-50.0)"
+    assert table.loc[("1/8", "CPS"), "T at start (%)"] == "–" and table.loc[("1/8", "GPS"), "seeds"] == 3
+
+
+def test_catch_up_text_judges_the_shrinking_lead_on_shared_seeds():
+    gps = make_history(final=0.6, seed=0)                                           # 20, 40, 60 after epochs 1-3
     overtakes = {"gps": gps, "cps": make_history("cps", final=0.9, first=0.1, seed=0)}   # 10, 60, 90
-    assert claims.catch_up_text(overtakes) == ("1/8, E = 3: GPS - CPS after epochs 1-3 (same seed, seed 0): "
-                                               "+10.0, -20.0, -30.0 points; CPS is level or ahead from epoch 2 on.")
-    behind = {"gps": gps, "cps": make_history("cps", final=0.5, seed=0)}              # 16.7, 33.3, 50
-    assert claims.catch_up_text(behind).endswith("+3.3, +6.7, +10.0 points; CPS has not caught up by epoch 3.")
-    falls_back = {"gps": gps, "cps": make_history("cps", final=0.5, first=0.3, seed=0)}  # 30, 33.3, 50
-    assert claims.catch_up_text(falls_back).endswith("CPS is first level or ahead at epoch 1.")
-    # seeds are paired: a CPS run of another seed is not compared with GPS's
+    assert claims.catch_up_text(overtakes) == (
+        "**Not separated**: GPS's lead over CPS shrinks from epoch 1 to epoch 3 at 1/8, +40.0 points (one seed: no "
+        "interval); lead after epochs 1-3: +10.0, -20.0, -30.0 (CPS level from epoch 2 on).")
+    behind = {"gps": gps, "cps": make_history("cps", final=0.5, seed=0)}             # 16.7, 33.3, 50
+    assert claims.catch_up_text(behind).endswith("+3.3, +6.7, +10.0 (GPS ahead at the end).")
+    falls_back = {"gps": gps, "cps": make_history("cps", final=0.5, first=0.3, seed=0)}  # level at 1, then behind
+    assert claims.catch_up_text(falls_back).endswith("(GPS ahead at the end).")
+    three = {**named("gps", seeded(finals=(0.6, 0.6, 0.6))),   # leads after epoch 1: 10, 8, 12; at the end -30
+             **named("cps", [make_history("cps", final=0.9, first=f, seed=s) for s, f in enumerate((.1, .12, .08))])}
+    assert claims.catch_up_text(three).startswith(
+        "**Confirmed**: GPS's lead over CPS shrinks from epoch 1 to epoch 3 at 1/8, +40.0 points (95 % CI 35.0 to "
+        "45.0, 3 seeds)")
     assert claims.catch_up_text({"gps": gps, "cps-s1": make_history("cps", final=0.9, seed=1)}) == (
         "No seed has both GPS and CPS recorded.")
 
 
-def test_decline_text_names_methods_whose_every_seed_ends_below_its_peak():
-    falling = make_history("cps", partition="1/16", final=0.3, first=0.4)     # 40 after epoch 1, 30 at the end
-    rising = make_history(partition="1/16", final=0.6)
-    text = claims.decline_text({"cps": falling, "cps-s1": make_history("cps", partition="1/16", final=0.2, first=0.5),
-                                "gps": rising})
-    assert text == ("CPS 1/16: S1 peaks at 40.0 (epoch 1) and ends at 30.0 (-10.0), 50.0 (epoch 1) and ends at 20.0 "
-                    "(-30.0) — every seed (2) ends below its own best.")
-    mixed = {"cps": falling, "cps-s1": make_history("cps", partition="1/16", final=0.5)}
-    assert claims.decline_text(mixed).startswith("No method ends more than 2 points below")
+def test_decline_text_names_methods_that_fall_back_from_their_best():
+    falling = [make_history("cps", partition="1/16", final=0.3, first=f, seed=s) for s, f in enumerate((.4, .42, .44))]
+    runs = {**named("cps", falling), "gps": make_history(partition="1/16", final=0.6)}
+    assert claims.decline_text(runs) == ("**CPS at 1/16 falls back**: best evaluation minus end, +12.0 points (95 % "
+                                         "CI 7.0 to 17.0, 3 seeds); best at epochs 1, 1, 1.")    # drops 10, 12, 14
+    mixed = {"cps": falling[0], "cps-s1": make_history("cps", partition="1/16", final=0.2, first=0.5, seed=1)}
+    assert claims.decline_text(mixed).startswith("**None falls back**")             # drops 10, 30: too wide
 
 
 def test_last_epoch_text_gives_each_method_s_gain_in_its_final_epoch():
     runs = {"gps-1_8": make_history(final=0.6), "gps-1_8-s1": make_history(final=0.3),   # +20 and +10 per epoch
             "cps-1_8": make_history("cps", final=0.5, first=0.6, epochs=2)}             # 60 after epoch 1, then 50
-    assert claims.last_epoch_text(runs) == "1/8: S1 mIoU gained in the last epoch: GPS +15.00, CPS -10.00 points."
+    assert claims.last_epoch_text(runs) == ("**1/8**: S1 gained GPS +15.0 (-48.5 to 78.5), CPS -10.0 (one seed) "
+                                            "points in the last epoch (95 % CI, 2 seeds).")
+
+
+def test_room_text_compares_full_supervision_with_the_paper_s_lead():
+    search = pd.DataFrame({"S1 mIoU (%)": [79.6]}, index=["sup-1-r10t-digits"])
+    runs = {"supervised-1_8": make_history("supervised", final=0.72), "s1": make_history("supervised", final=0.74)}
+    assert claims.room_text(search, runs) == (
+        "**At most 6.6 points of room at 1/8**: SupOnly reaches 79.6 % with every scene labeled and 73.0 % at 1/8 "
+        "(2 seeds); the paper's GPS leads SupOnly by 7.5 points there (VOC).")
+    assert claims.room_text(search, {}).startswith("**Room unknown**")
+
+
+# ---------------------------------------------------------------- the ablations
+def test_table4_places_runs_next_to_the_paper_and_pairs_the_rows():
+    runs = {"gps1-cps1-fps1": make_history(final=0.60, seed=0), "gps1-cps1-fps1-s1": make_history(final=0.62, seed=1),
+            "gps1-cps1-fps0": make_history(final=0.55, seed=0, use_fps=False),
+            "gps1-cps1-fps0-s1": make_history(final=0.56, seed=1, use_fps=False)}
+    table = tables.table4(runs)
+    assert len(table) == 6 and table.loc["gps1-cps1-fps1", "paper VOC"] == 73.95
+    row = table.loc["gps1-cps1-fps1"]
+    assert row["S1 (%)"] == pytest.approx(61.0) and row["seeds"] == 2
+    assert row["T gain"] == pytest.approx(54.9)          # T is 0 at the start and 0.9 x S1 at the end: 54, 55.8
+    assert table["S1 (%)"].isna().sum() == 4 and "–" not in tables.show(table).to_html().replace(">–<", "")
+    lines = claims.table4_text(runs).splitlines()
+    assert lines[0] == ("- **Not separated**: adding $L_{fps}$ to $L_{gps} + L_{cps}$, +5.5 points (95 % CI -0.9 to "
+                        "11.9, 2 seeds); paper +1.23 (VOC).")          # 5, 6: 5.5 +- 12.706 x 0.5
+    assert lines[1] == "- **Not recorded yet**: adding $L_{gps}$ to $L_{cps} + L_{fps}$; paper +0.96 (VOC)."
+    extra = tables.table4({"gps0-cps0-fps0": make_history(final=0.3)})
+    assert len(extra) == 7 and extra.index[-1] == "gps0-cps0-fps0" and pd.isna(extra.iloc[-1]["paper VOC"])
+    assert extra.loc["gps1-cps0-fps0", "gps"] == "✓" and extra.loc["gps0-cps0-fps0", "gps"] == "–"
+    assert "`gps0-cps0-fps0` is recorded but is not a row" in claims.table4_text({"gps0-cps0-fps0": make_history()})
+
+
+def test_update_text_pairs_the_fall_of_l_fps_by_seed():
+    # first epoch, 4 iterations: the first quarter is iteration 0 (L_fps = level), the last iteration 3 (level / 4)
+    runs = {**named("two_step", [make_history(fps_level=v, seed=s) for s, v in enumerate((1.0, 5.0, 3.0))]),
+            **named("merged", [make_history(fps_level=v, seed=s) for s, v in enumerate((1.2, 5.3, 3.25))])}
+    assert claims.fps_quarter(runs["merged-s1"], quarter=-1) == pytest.approx(5.3 / 4)
+    lines = claims.update_text(runs).splitlines()
+    assert lines[0] == ("- **Confirmed**: merged − two-step mean $L_{fps}$, first quarter of epoch 1, +0.250 (95 % CI "
+                        "0.126 to 0.374, 3 seeds); two-step lower in 3 of 3 seeds.")     # 0.2, 0.3, 0.25
+    assert lines[1].startswith("- **Confirmed**: merged − two-step mean $L_{fps}$, last quarter of epoch 1, +0.062")
+    assert lines[2] == "- **Not separated**: two-step − merged, final S1, +0.0 points (95 % CI 0.0 to 0.0, 3 seeds)."
+    assert claims.update_text({"two_step": runs["two_step"]}).startswith("**Not recorded yet**")
+
+
+def test_rampup_text_judges_each_alternative_and_says_what_the_latch_changed():
+    runs = {**named("adaptive", seeded(finals=(0.60, 0.61, 0.62))),
+            **named("none", seeded(finals=(0.50, 0.52, 0.51), rampup="none")),
+            **named("rampdown", seeded(finals=(0.62, 0.63, 0.64), rampdown_gps=True))}
+    lines = claims.rampup_text(runs).splitlines()
+    assert lines[0] == "- **Not recorded yet**: adaptive and fixed on a shared seed."
+    assert lines[1] == "- **Confirmed**: adaptive − none, final S1, +10.0 points (95 % CI 7.5 to 12.5, 3 seeds)."
+    assert lines[2] == ("- **Refuted**: adaptive − rampdown, final S1, -2.0 points (95 % CI -2.0 to -2.0, 3 seeds); "
+                        "paper +2.2 (VOC 1/8).")
+    # a latch at E - 1 raises w nowhere: adaptive and fixed are one training, and equal evaluations show it
+    late = {**named("adaptive", [make_history(latch=3, epochs=4, seed=s) for s in (0, 1)]),
+            **named("fixed", [make_history(epochs=4, rampup="fixed", latch=None, seed=s) for s in (0, 1)])}
+    assert claims.rampup_text(late, others=("fixed",)) == (
+        "**Not separated**: adaptive − fixed, final S1, +0.0 points (95 % CI 0.0 to 0.0, 2 seeds); the latch fired at "
+        "epoch 3 of 4 and raised w in no epoch, so both are one training: identical evaluations.")
+    assert claims.identical_seeds(tables.by_variant(late)["adaptive"], tables.by_variant(late)["fixed"]) == [0, 1]
+    early = {"adaptive": make_history(latch=1, epochs=4, seed=0),
+             "fixed": make_history(epochs=4, rampup="fixed", latch=None, seed=0)}
+    assert claims.rampup_text(early, others=("fixed",)).endswith("the latch fired at epoch 1 of 4 and raised w in "
+                                                                 "epochs 2 and 3.")
+
+
+def test_latch_raised_epochs_are_those_between_the_latch_and_the_last():
+    assert claims.latch_raised_epochs(make_history(latch=1, epochs=4)) == [2, 3]
+    assert claims.latch_raised_epochs(make_history(latch=3, epochs=4)) == []
+    assert claims.latch_raised_epochs(make_history(latch=None, epochs=4)) == []
+    assert claims.latch_summary({"gps-1_8": make_history(latch=1, epochs=4)}).loc["gps-1_8", "epochs w raised"] == 2
+
+
+def test_latch_claim_counts_runs_that_latched_before_the_last_epoch():
+    runs = {"gps-1_8": make_history(latch=2), "gps-1_8-s1": make_history(latch=None), "cps-1_8": make_history("cps")}
+    table = claims.latch_summary(runs)
+    assert list(table.index) == ["gps-1_8", "gps-1_8-s1"] and table.loc["gps-1_8", "latch epoch"] == 2
+    assert table.loc["gps-1_8", "last epoch: L^t_sup"] == 0.3        # make_history logs sup_t = 0.3
+    text = claims.latch_claim(runs)
+    assert text.startswith("**Latched before the last epoch in 1 of 2** GPS runs at 1/8; each at epoch E - 1 or later")
+    assert "where it never fired, the students' `L^s_sup/2` was still" in text
+    assert claims.latch_claim({"gps-1_8": make_history(latch=1, epochs=4)}).endswith("raised w in epochs 2 and 3.")
+    assert claims.latch_claim(runs, partition="1/16").startswith("**No run**")
+
+
+def test_teacher_lr_text_pairs_the_larger_lr_with_the_literal_one():
+    runs = {**named("literal", seeded(finals=(0.50, 0.60, 0.55))), **named("larger", seeded(finals=(0.70, 0.72, 0.71)))}
+    # T goes from 0 to 0.9 x S1: its rise differs by 18, 10.8, 14.4 points; S1 by 20, 12, 16
+    assert claims.teacher_lr_text(runs).splitlines() == [
+        "- **Confirmed**: larger − literal teacher lr, T's rise over the main loop, +14.4 points (95 % CI 5.5 to 23.3, "
+        "3 seeds); T rises 63.9 points with the larger lr, 49.5 with the literal one.",
+        "- **Confirmed**: larger − literal teacher lr, final S1, +16.0 points (95 % CI 6.1 to 25.9, 3 seeds)."]
+    assert claims.teacher_lr_text({"literal": make_history(final=0.5), "cps": make_history("cps")}) == (
+        "**Not recorded yet**: the literal and the larger teacher lr on a shared seed (literal: T rose +45.0 points).")
+    table = tables.teacher_lr_table(runs)
+    assert table.loc["larger", "teacher lr"] == "1.0e-04" and table.loc["larger", "T gain"] == pytest.approx(63.0)
+
+
+# ---------------------------------------------------------------- one run, and the run tables
+def test_latch_and_learned_texts_say_the_finding_first():
+    assert claims.latch_text(make_history()).startswith("**The latch fired** at the end of epoch 2 (iteration 7)")
+    assert claims.latch_text(make_history(latch=None)).startswith("**The latch did not fire**")
+    assert claims.latch_text(make_history(rampup="fixed")).startswith("**No latch**, by design")
+    assert claims.latch_text(make_history("cps")).startswith("**No ramp-up**")
+    h = make_history(final=0.5)
+    assert claims.learned_text(h, ["bg", "a", "b"]) == ("**Every class learned**: T 3/3, S1 3/3, S2 3/3 classes above "
+                                                        "1 % IoU.")
+    h.evals[-1]["iou_student1"] = [0.8, 0.5, 0.0]
+    assert claims.learned_text(h, ["bg", "a", "b"]).startswith("**Some classes learned**: T 3/3, S1 2/3")
+    for role in ("teacher", "student1", "student2"):
+        h.evals[-1][f"iou_{role}"] = [0.8, 0.0, 0.0]
+    assert claims.learned_text(h, ["bg", "a", "b"]).startswith("**Background only**: no network segments a class")
+
+
+def test_summary_and_commands_tables_list_every_run():
+    runs = {"gps-1_8": make_history(final=0.5), "cps-1_8": make_history("cps", final=0.4)}
+    table = tables.summary_table(runs)
+    assert list(table.index) == ["gps-1_8", "cps-1_8"] and table.loc["gps-1_8", "S1 (%)"] == pytest.approx(50.0)
+    assert table.loc["gps-1_8", "latch"] == 2 and pd.isna(table.loc["cps-1_8", "T (%)"])
+    assert table.loc["gps-1_8", "iterations"] == 6 + 12 and table.loc["gps-1_8", "minutes"] == 2.0
+    assert tables.show(table).loc["cps-1_8", "latch"] == "–" and tables.summary_table({}).empty
+    assert tables.commands_table(runs).loc["gps-1_8", "parameters"] == "-p method gps"
+
+
+def test_label_gap_text_pairs_all_labels_with_one_eighth():
+    table = pd.DataFrame({"backbone": ["r", "r", "r"], "encoder": ["digits", "digits", "random"],
+                          "S1 mIoU (%)": [80.0, 70.0, 60.0], "lowest digit IoU (%)": [50.0, 40.0, 1.0]},
+                         index=["sup-1-x", "sup-1_8-x", "sup-1_8-y"])
+    assert claims.label_gap_text(table) == ("**Misses** the 15-point gap: x (r, digits encoder), all labels 80.0 %, "
+                                            "1/8 70.0 %: 10.0 points.")
+    table.loc["sup-1-x", "S1 mIoU (%)"] = 90.0
+    assert claims.label_gap_text(table).startswith("**Meets**")
+
+
+def test_missing_text_names_the_runs_to_record():
+    assert "Not recorded yet in 'main': b" in experiments.missing_text("main", ["a", "b"], {"a": 1})
+    assert "All 2 runs" in experiments.missing_text("main", ["a", "b"], {"a": 1, "b": 2})

@@ -1,15 +1,20 @@
 """Tables of runs: each function takes `History` objects (a run's history.json, or a recorded run of book/results)
 and returns a pandas DataFrame or a number, so no value in the book is copied by hand.
 
-The sentences that state claims from these numbers are in claims.py, the figures in figures/.
+Every difference between two sets of runs is a paired comparison over seeds (`paired_interval`: the paired
+t-interval of the same-seed differences). The sentences that state claims from these numbers are in claims.py,
+the figures in figures/. `show` formats any table for the page.
 """
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
+from fractions import Fraction
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from scipy import stats
 
 from ..config import make_config
 from .experiments import variant_of
@@ -29,6 +34,129 @@ PAPER_TABLE4 = {(True, False, False): (72.25, 72.36), (False, False, True): (70.
                 (True, True, False): (72.72, 72.92), (True, True, True): (73.95, 74.62)}
 # Section 4.4.3 (Pascal, ResNet-50): GPS with and without the ramp-down of L_gps.
 PAPER_RAMPDOWN = {"1/16": (72.91, 70.73), "1/8": (75.72, 73.57)}
+# Table 3 of the paper (Pascal VOC 2012, ResNet-50): final mIoU per partition and method.
+PAPER_TABLE3 = {"1/16": {"GPS": 72.91, "CPS": 71.98, "SupOnly": 63.90},
+                "1/8": {"GPS": 75.72, "CPS": 73.67, "SupOnly": 68.20},
+                "1/4": {"GPS": 76.33, "CPS": 74.90, "SupOnly": 70.40},
+                "1/2": {"GPS": 77.07, "CPS": 76.15, "SupOnly": 73.12}}
+
+DASH = "–"      # what a table shows where there is no value
+LEVEL = 0.95    # the confidence level of every interval in the book
+
+
+# ---------------------------------------------------------------- formatting and the paired interval
+def show(frame: pd.DataFrame, digits: int | dict[str, int] = 2) -> pd.DataFrame:
+    """The table as the page shows it: floats rounded to `digits` (per column if a dict), booleans as yes/no,
+    and a dash where there is no value (never NaN, <NA> or None)."""
+    def cell(value, places: int):
+        empty = value is None or (isinstance(value, str) and not value)
+        if empty or (pd.api.types.is_scalar(value) and pd.isna(value)):
+            return DASH
+        if isinstance(value, (bool, np.bool_)):
+            return "yes" if value else "no"
+        if isinstance(value, (float, np.floating)):
+            return f"{value:.{places}f}"
+        return value
+
+    def places(column) -> int:
+        return digits.get(column, 2) if isinstance(digits, dict) else digits
+    out = pd.DataFrame({column: [cell(v, places(column)) for v in frame[column]] for column in frame.columns},
+                       index=frame.index, dtype=object)
+    out.index = out.index.map(lambda v: cell(v, 2)) if out.index.nlevels == 1 else out.index
+    return out
+
+
+@dataclass(frozen=True)
+class Paired:
+    """The paired t-interval of same-seed differences: their mean, the interval's ends (NaN with fewer than two
+    pairs) and the number of pairs."""
+    mean: float
+    low: float
+    high: float
+    n: int
+
+    @property
+    def separated(self) -> int:
+        """+1: the interval lies above 0; -1: below 0; 0: it contains 0 (or there is no interval)."""
+        if self.n < 2 or (not self.low > 0 and not self.high < 0):
+            return 0
+        return 1 if self.low > 0 else -1
+
+    def text(self, unit: str = "points", digits: int = 1) -> str:
+        """'+4.3 points (95 % CI 2.1 to 6.5, 3 seeds)'; '+4.3 points (one seed: no interval)'."""
+        if self.n == 0:
+            return "no seed recorded on both sides"
+        mean = signed(self.mean, digits) + (f" {unit}" if unit else "")
+        if self.n < 2:
+            return f"{mean} (one seed: no interval)"
+        return f"{mean} ({100 * LEVEL:g} % CI {self.ends(digits)}, {self.n} seeds)"
+
+    def short(self, digits: int = 1) -> str:
+        """'+4.3 (2.1 to 6.5)' for a table cell; '+4.3 (one seed)'; a dash without pairs."""
+        if self.n == 0:
+            return DASH
+        return f"{signed(self.mean, digits)} ({self.ends(digits) if self.n > 1 else 'one seed'})"
+
+    def ends(self, digits: int = 1) -> str:
+        """'2.1 to 6.5'."""
+        return f"{unsigned(self.low, digits)} to {unsigned(self.high, digits)}"
+
+
+def signed(value: float, digits: int = 1) -> str:
+    """'+4.3', '-1.2', '+0.0' (never '-0.0')."""
+    return f"{value + 0.0 if round(value, digits) else 0.0:+.{digits}f}"
+
+
+def unsigned(value: float, digits: int = 1) -> str:
+    """'4.3', '-1.2', '0.0' (never '-0.0')."""
+    return f"{value if round(value, digits) else 0.0:.{digits}f}"
+
+
+def paired_interval(gaps, level: float = LEVEL) -> Paired:
+    """The paired t-interval (Student's t, n - 1 degrees of freedom) of same-seed differences `gaps` (a list, or
+    a dict seed -> difference as `same_seed_gaps` returns). The seed draws the labeled split and the init, which
+    move both sides alike, so the differences of one seed are the unit of evidence."""
+    values = np.asarray(list(gaps.values()) if isinstance(gaps, dict) else list(gaps), dtype=float)
+    n = len(values)
+    if n == 0:
+        return Paired(math.nan, math.nan, math.nan, 0)
+    mean = float(values.mean())
+    if n < 2:
+        return Paired(mean, math.nan, math.nan, 1)
+    half = float(stats.t.ppf(0.5 + level / 2, n - 1) * values.std(ddof=1) / math.sqrt(n))
+    return Paired(mean, mean - half, mean + half, n)
+
+
+def same_seed_gaps(better: list[History], worse: list[History], score=None) -> dict[int, float]:
+    """`score` (by default the final S1 mIoU) of `better` minus `worse`, for every seed that both sides recorded.
+
+    The seed draws the labeled partition as well as the init. A partition's luck moves every method alike, so a
+    same-seed difference is free of it.
+    """
+    score = score or student_miou
+    worse_of = {seed: score(h) for h in worse if (seed := h.config.get("seed")) is not None}
+    return {seed: score(h) - worse_of[seed] for h in better if (seed := h.config.get("seed")) in worse_of}
+
+
+def partitions_of(histories: dict[str, History]) -> list[str]:
+    """The partitions the runs were recorded at, fewest labels first ('1/16', '1/8', '1/4', ...)."""
+    return sorted({str(h.config.get("partition")) for h in histories.values()}, key=Fraction)
+
+
+def runs_by(histories: dict[str, History], method: str, partition: str) -> list[History]:
+    """The runs (all seeds) of one method at one partition."""
+    return [h for h in histories.values()
+            if h.config.get("method") == method and str(h.config.get("partition")) == partition]
+
+
+def mean_range(values, digits: int = 1) -> str:
+    """'68.0 (66.2-69.0)' over seeds; '68.0' for one; a dash for none."""
+    values = [v for v in values if not math.isnan(v)]
+    if not values:
+        return DASH
+    if len(values) == 1:
+        return f"{values[0]:.{digits}f}"
+    return f"{np.mean(values):.{digits}f} ({min(values):.{digits}f}-{max(values):.{digits}f})"
 
 
 # ---------------------------------------------------------------- one run
@@ -142,12 +270,6 @@ def by_variant(runs: dict[str, History]) -> dict[str, list[History]]:
     return groups
 
 
-def spread(values) -> float:
-    """Max minus min of a variant's seeds (0 for one seed): the noise a difference has to exceed."""
-    values = list(values)
-    return float(max(values) - min(values)) if len(values) > 1 else 0.0
-
-
 def fps_flow(runs: dict[str, History], epochs: float = 1.0) -> pd.DataFrame:
     """L_fps per iteration over the first `epochs` epochs of each run, long format (run, its variant, ...)."""
     parts = []
@@ -163,36 +285,72 @@ def fps_flow(runs: dict[str, History], epochs: float = 1.0) -> pd.DataFrame:
             else pd.DataFrame(columns=["run", "variant", "iteration", "L_fps"]))
 
 
-def summary_table(results: dict[str, dict[str, History]]) -> pd.DataFrame:
-    """One row per recorded run: final mIoU of S1 and T, the latch, iterations, device, wall time, commit."""
-    rows = []
-    for experiment, runs in results.items():
-        for name, h in runs.items():
-            teacher = h.final.get("miou_teacher")
-            rows.append({"experiment": experiment, "run": name,
-                         "method": METHOD_LABELS.get(h.config.get("method"), h.config.get("method")),
-                         "partition": h.config.get("partition"), "S1 mIoU (%)": round(student_miou(h), 2),
-                         "T mIoU (%)": round(100 * teacher, 2) if teacher is not None else None,
-                         "latch epoch": h.latch.get("latched_epoch"),
-                         "iterations": (h.meta.get("teacher_iters") or 0) + (h.meta.get("max_iter") or 0),
-                         "device": h.meta.get("device"),
-                         "wall (min)": round(h.meta.get("wall_time_s", math.nan) / 60, 1),
-                         "commit": h.meta.get("git_commit")})
-    table = pd.DataFrame(rows, columns=["experiment", "run", "method", "partition", "S1 mIoU (%)", "T mIoU (%)",
-                                        "latch epoch", "iterations", "device", "wall (min)", "commit"])
-    table["latch epoch"] = table["latch epoch"].astype("Int64")    # an epoch number, or <NA> (never / no teacher)
-    return table
+def summary_table(runs: dict[str, History]) -> pd.DataFrame:
+    """One row per recorded run of an experiment: final mIoU of S1 and T, the latch epoch, iterations (phase a
+    and main loop) and wall time."""
+    rows = {name: {"S1 (%)": student_miou(h),
+                   "T (%)": 100 * h.final["miou_teacher"] if "miou_teacher" in h.final else math.nan,
+                   "latch": h.latch.get("latched_epoch"),
+                   "iterations": (h.meta.get("teacher_iters") or 0) + (h.meta.get("max_iter") or 0),
+                   "minutes": h.meta.get("wall_time_s", math.nan) / 60} for name, h in runs.items()}
+    table = pd.DataFrame.from_dict(rows, orient="index",
+                                   columns=["S1 (%)", "T (%)", "latch", "iterations", "minutes"])
+    table["latch"] = table["latch"].astype("Int64")    # an epoch number, or none (never / no teacher)
+    return table.rename_axis("run")
+
+
+COMMAND_PREFIX = "papermill book/train.ipynb out.ipynb"
 
 
 def commands_table(runs: dict[str, History]) -> pd.DataFrame:
-    """The papermill command that re-runs each recorded run."""
-    return pd.DataFrame({"run": list(runs), "command": [h.meta.get("command", "(not recorded)")
-                                                        for h in runs.values()]}).set_index("run")
+    """The parameters that re-run each recorded run: `papermill book/train.ipynb out.ipynb` followed by them."""
+    def flags(h: History) -> str | None:
+        command = h.meta.get("command")
+        return command[len(COMMAND_PREFIX):].strip() if command and command.startswith(COMMAND_PREFIX) else command
+    return pd.DataFrame({"parameters": [flags(h) for h in runs.values()]},
+                        index=pd.Index(list(runs), name="run"))
+
+
+def method_table(main_runs: dict[str, History]) -> pd.DataFrame:
+    """The answer in one table: per partition (fewest labels first) and method, the final S1 mIoU (mean and
+    range over seeds) and the same-seed difference to SupOnly and to CPS with its 95 % paired t-interval."""
+    rows = {}
+    for partition in partitions_of(main_runs):
+        runs = {label: runs_by(main_runs, method, partition) for method, label in METHOD_LABELS.items()}
+        for label, seeds in runs.items():
+            if not seeds:
+                continue
+            s1 = [student_miou(h) for h in seeds]
+            rows[(partition, label)] = {
+                "S1 (%)": round(float(np.mean(s1)), 1), "seeds": len(s1),
+                "range": f"{min(s1):.1f}-{max(s1):.1f}" if len(s1) > 1 else DASH,
+                **{f"vs {other}": paired_interval(same_seed_gaps(seeds, runs[other])).short()
+                   if other != label and runs[other] else DASH for other in ("SupOnly", "CPS")}}
+    table = pd.DataFrame.from_dict(rows, orient="index",
+                                   columns=["S1 (%)", "range", "seeds", "vs SupOnly", "vs CPS"])
+    table.index = pd.MultiIndex.from_tuples(table.index, names=["partition", "method"]) if rows else table.index
+    return table
+
+
+def flow_table(histories: dict[str, History], epoch: float = 1.0) -> pd.DataFrame:
+    """Fig. 3 in numbers, per partition and method: the teacher's mIoU at the start of the main loop, S1 after
+    `epoch` epochs and at the end, each as the mean over seeds with their range."""
+    rows = {}
+    for partition in partitions_of(histories):
+        for method, label in METHOD_LABELS.items():
+            if runs := runs_by(histories, method, partition):
+                rows[(partition, label)] = {
+                    "T at start (%)": mean_range(miou_at(h, 0.0, "teacher") for h in runs),
+                    f"S1, epoch {epoch:g} (%)": mean_range(miou_at(h, epoch) for h in runs),
+                    "S1, end (%)": mean_range(student_miou(h) for h in runs), "seeds": len(runs)}
+    table = pd.DataFrame.from_dict(rows, orient="index")
+    table.index = pd.MultiIndex.from_tuples(table.index, names=["partition", "method"]) if rows else table.index
+    return table
 
 
 def table4(runs: dict[str, History]) -> pd.DataFrame:
     """Table 4: each combination of L_gps/L_cps/L_fps, the paper's mIoU (R50, 1/8) next to ours (digits): the mean
-    S1 and T over the recorded seeds of each row, with their number and S1's spread.
+    final S1 and T over the recorded seeds of each row, how far T rose over the main loop, and the seeds.
 
     The paper's six rows come first (its first row is L_gps alone, section 4.4.1); a recorded combination that
     is not in the paper's table follows with empty paper columns.
@@ -204,14 +362,30 @@ def table4(runs: dict[str, History]) -> pd.DataFrame:
              for name in groups if name not in paper}   # a recorded combination the paper's table does not have
     for name, (key, (voc, city)) in {**paper, **extra}.items():
         seeds = groups.get(name, [])
-        s1 = [student_miou(h) for h in seeds]
-        teacher = [100 * h.final["miou_teacher"] for h in seeds if "miou_teacher" in h.final]
-        rows.append({"run": name, "L_gps": "✓" if key[0] else "–", "L_cps": "✓" if key[1] else "–",
-                     "L_fps": "✓" if key[2] else "–", "paper VOC": voc, "paper Cityscapes": city,
-                     "ours S1 (%)": round(float(np.mean(s1)), 2) if s1 else None,
-                     "ours T (%)": round(float(np.mean(teacher)), 2) if teacher else None,
-                     "seeds": len(seeds), "S1 spread": round(spread(s1), 2) if s1 else None})
-    return pd.DataFrame(rows).set_index("run")
+        teacher = [h for h in seeds if "miou_teacher" in h.final]
+        rows.append({"run": name, "gps": "✓" if key[0] else DASH, "cps": "✓" if key[1] else DASH,
+                     "fps": "✓" if key[2] else DASH, "paper VOC": voc, "paper City": city,
+                     "S1 (%)": np.mean([student_miou(h) for h in seeds]) if seeds else math.nan,
+                     "T (%)": np.mean([100 * h.final["miou_teacher"] for h in teacher]) if teacher else math.nan,
+                     "T gain": np.mean([teacher_gain(h) for h in teacher]) if teacher else math.nan,
+                     "seeds": len(seeds)})
+    return pd.DataFrame(rows).set_index("run").astype({"paper VOC": float, "paper City": float})
+
+
+def teacher_gain(history: History) -> float:
+    """Points the teacher's mIoU rose over the main loop: what eq. 10 (L^t_sup plus the feedback) did after phase a."""
+    return 100 * history.final["miou_teacher"] - miou_at(history, 0.0, "teacher")
+
+
+def teacher_lr_table(runs: dict[str, History]) -> pd.DataFrame:
+    """Per run with a teacher: its lr after phase a, its mIoU after phase a and at the end, and the final S1."""
+    rows = {name: {"teacher lr": f"{h.iterations[-1].get('lr_teacher', math.nan):.1e}" if h.iterations else DASH,
+                   "T start (%)": miou_at(h, 0.0, "teacher"), "T end (%)": 100 * h.final["miou_teacher"],
+                   "T gain": teacher_gain(h), "S1 (%)": student_miou(h)}
+            for name, h in runs.items() if "miou_teacher" in h.final}
+    return pd.DataFrame.from_dict(rows, orient="index",
+                                  columns=["teacher lr", "T start (%)", "T end (%)", "T gain", "S1 (%)"]
+                                  ).rename_axis("run")
 
 
 def budget_table() -> pd.DataFrame:
@@ -241,6 +415,12 @@ def budget_table() -> pd.DataFrame:
     return pd.DataFrame(rows).set_index("setting")
 
 
+# The search table's columns in two tables that fit the page: what each run changed, and what it reached.
+SEARCH_SETUP = ["method", "labeled", "backbone", "encoder", "pseudo-labels", "α/β", "CutMix"]
+SEARCH_RESULTS = ["S1 after epoch 1 (%)", "S1 mIoU (%)", "lowest digit IoU (%)", "T mIoU (%)", "wall (min)",
+                  "note"]
+
+
 def search_table(results_dir: str | Path) -> pd.DataFrame:
     """The runs in <results_dir>/search that chose the digits preset: what each changed and what S1 reached.
 
@@ -255,9 +435,9 @@ def search_table(results_dir: str | Path) -> pd.DataFrame:
         rows.append({"run": path.stem, "method": METHOD_LABELS[c["method"]], "labeled": h.meta.get("n_labeled"),
                      "train scenes": h.meta.get("n_labeled", 0) + h.meta.get("n_unlabeled", 0),
                      "backbone": c["backbone"], "encoder": c.get("encoder_weights") or "random",
-                     "pseudo-labels": c.get("pseudo_label_mode") if c["method"] != "supervised" else "",
-                     "α/β": f"{c.get('alpha')}/{c.get('beta')}" if c["method"] != "supervised" else "",
-                     "CutMix": ("yes" if c.get("cutmix", True) else "no") if c["method"] != "supervised" else "",
+                     "pseudo-labels": c.get("pseudo_label_mode") if c["method"] != "supervised" else DASH,
+                     "α/β": f"{c.get('alpha')}/{c.get('beta')}" if c["method"] != "supervised" else DASH,
+                     "CutMix": ("yes" if c.get("cutmix", True) else "no") if c["method"] != "supervised" else DASH,
                      "iterations": h.meta.get("teacher_iters", 0) + final.get("iteration", 0),
                      "S1 after epoch 1 (%)": round(miou_at(h, 1.0), 1),
                      "S1 mIoU (%)": round(student_miou(h), 1),
