@@ -7,7 +7,10 @@ device time it caused. The training loop passes no timer and pays no synchronisa
 iterations run but are not counted.
 
 Next to the measured GPS/CPS time ratio the bench prints the ratio of network passes counted from the
-config (`pass_units`), and, for reference, the images/s of a bare smp DeepLabV3+ forward/backward loop.
+config (`pass_units`). Against the limit: each method's FLOPs per iteration (torch.utils.flop_counter, on one
+extra untimed iteration) over its time is its achieved GFLOP/s, printed as a fraction of the device's matmul
+rate measured in the same run; the supervised row is compared with a bare smp DeepLabV3+ loop that steps the
+preset's own optimiser, so the two differ only by what gpslib adds.
 """
 from __future__ import annotations
 
@@ -25,6 +28,7 @@ from pathlib import Path
 import segmentation_models_pytorch as smp
 import torch
 import torch.nn.functional as F
+from torch.utils.flop_counter import FlopCounterMode
 
 from .config import make_config
 from .data import build_datasets
@@ -153,8 +157,18 @@ def _peak_memory(device: torch.device) -> int | None:
     return torch.cuda.max_memory_allocated(device) if device.type == "cuda" else None
 
 
+def _iteration(method: str, nets, opt_students, opt_teacher, batch, cfg, timer) -> None:
+    if method == "gps":
+        gps_iteration(nets, opt_students, opt_teacher, batch, cfg, w=1.0, timer=timer)
+    elif method == "cps":
+        cps_iteration(nets, opt_students, batch, cfg, timer=timer)
+    else:
+        supervised_step(nets["student1"], opt_students, batch.x_l, batch.y_l, timer=timer)
+
+
 def bench_method(method: str, cfg, device: torch.device, data, iters: int, warmup: int) -> dict:
-    """Time `warmup + iters` iterations of one method; only the last `iters` count."""
+    """Time `warmup + iters` iterations of one method (only the last `iters` count), then count the FLOPs of one
+    more, untimed."""
     _fresh_memory(device)
     torch.manual_seed(cfg.seed)
     fmt = torch.channels_last if device.type == "cuda" else torch.contiguous_format
@@ -163,7 +177,7 @@ def bench_method(method: str, cfg, device: torch.device, data, iters: int, warmu
     opt_students = make_optimizer([nets[r] for r in ("student1", "student2") if r in nets], cfg)
     opt_teacher = make_optimizer([nets["teacher"]], cfg) if "teacher" in nets else None
     timer = PhaseTimer(device)
-    source = batches(cfg, device, data, warmup + iters, unlabeled=method != "supervised")
+    source = batches(cfg, device, data, warmup + iters + 1, unlabeled=method != "supervised")
     elapsed = 0.0
     for i in range(warmup + iters):
         timer.recording = i >= warmup
@@ -172,15 +186,14 @@ def bench_method(method: str, cfg, device: torch.device, data, iters: int, warmu
         with timer("data loading"):
             batch = next(source)
         with _autocast(device, cfg.amp):
-            if method == "gps":
-                gps_iteration(nets, opt_students, opt_teacher, batch, cfg, w=1.0, timer=timer)
-            elif method == "cps":
-                cps_iteration(nets, opt_students, batch, cfg, timer=timer)
-            else:
-                supervised_step(nets["student1"], opt_students, batch.x_l, batch.y_l, timer=timer)
+            _iteration(method, nets, opt_students, opt_teacher, batch, cfg, timer)
         timer.sync()
         if timer.recording:
             elapsed += time.perf_counter() - start
+    timer.recording = False
+    with FlopCounterMode(display=False) as counter, _autocast(device, cfg.amp):
+        _iteration(method, nets, opt_students, opt_teacher, next(source), cfg, timer)
+    gflop = counter.get_total_flops() / 1e9
     images = cfg.batch_labeled + (cfg.batch_unlabeled if method != "supervised" else 0)
     phases = {name: 1000 * t / iters for name, t in timer.totals.items()}
     ms = 1000 * elapsed / iters
@@ -188,6 +201,7 @@ def bench_method(method: str, cfg, device: torch.device, data, iters: int, warmu
     units = pass_units(cfg, method)
     result = {"ms_per_iter": ms, "phases_ms": phases, "images_per_iter": images,
               "images_per_s": images / (elapsed / iters), "peak_memory_bytes": _peak_memory(device),
+              "gflop_per_iter": gflop, "gflops": gflop / (elapsed / iters),
               "pass_units": sum(units.values()), "pass_units_by_phase": units,
               "phase_names": list(dict.fromkeys(timer.names))}
     del nets, opt_students, opt_teacher, source
@@ -196,7 +210,8 @@ def bench_method(method: str, cfg, device: torch.device, data, iters: int, warmu
 
 
 def bench_bare_smp(cfg, device: torch.device, iters: int, warmup: int) -> dict:
-    """One smp DeepLabV3+ on a fixed batch of batch_labeled images: forward, cross-entropy, backward, SGD step.
+    """One smp DeepLabV3+ on a fixed batch of batch_labeled images: forward, cross-entropy, backward, and a step of
+    the preset's optimiser (`make_optimizer`, as training uses).
 
     No phases, no timer, one synchronisation at each end: the reference for the supervised row.
     """
@@ -205,7 +220,7 @@ def bench_bare_smp(cfg, device: torch.device, iters: int, warmup: int) -> dict:
     fmt = torch.channels_last if device.type == "cuda" else torch.contiguous_format
     net = smp.DeepLabV3Plus(encoder_name=cfg.backbone, encoder_weights=None, classes=cfg.num_classes,
                             decoder_channels=cfg.decoder_channels).to(device, memory_format=fmt).train()
-    opt = torch.optim.SGD(net.parameters(), lr=cfg.lr, momentum=cfg.momentum, weight_decay=cfg.weight_decay)
+    opt = make_optimizer([net], cfg)
     b, c = cfg.batch_labeled, cfg.crop_size
     x = torch.randn(b, 3, c, c, device=device).contiguous(memory_format=fmt)
     y = torch.randint(0, cfg.num_classes, (b, c, c), device=device)
@@ -223,10 +238,28 @@ def bench_bare_smp(cfg, device: torch.device, iters: int, warmup: int) -> dict:
     timer.sync()
     elapsed = time.perf_counter() - start
     result = {"ms_per_iter": 1000 * elapsed / iters, "images_per_iter": b, "images_per_s": b * iters / elapsed,
-              "peak_memory_bytes": _peak_memory(device)}
+              "peak_memory_bytes": _peak_memory(device), "optimizer": type(opt).__name__}
     del net, opt, x, y, loss
     _fresh_memory(device)
     return result
+
+
+def matmul_gflops(device: torch.device, dtype: torch.dtype = torch.float32, n: int = 2048,
+                  seconds: float = 1.0) -> float:
+    """The device's dense matmul rate: n x n by n x n products (2 n^3 FLOPs each) for about `seconds`."""
+    a = torch.randn(n, n, device=device, dtype=dtype)
+    b = torch.randn(n, n, device=device, dtype=dtype)
+    a @ b                                              # warm-up: kernels chosen, memory allocated
+    sync = torch.cuda.synchronize if device.type == "cuda" else (lambda: None)
+    sync()
+    count, start = 0, time.perf_counter()
+    while count < 3 or time.perf_counter() - start < seconds:
+        a @ b
+        count += 1
+        if count % 10 == 0:
+            sync()
+    sync()
+    return count * 2 * n**3 / 1e9 / (time.perf_counter() - start)
 
 
 # ---------------------------------------------------------------- report
@@ -271,14 +304,24 @@ def format_report(report: dict) -> str:
     lines.append(f"{'peak memory (CUDA max allocated)':<{width}}"
                  + "".join(f"{_memory_text(m['peak_memory_bytes']):>12}" for m in methods.values()))
     lines.append(f"{'pass units per iteration':<{width}}" + "".join(f"{m['pass_units']:>12}" for m in methods.values()))
+    lines.append(f"{'GFLOP per iteration':<{width}}" + "".join(f"{m['gflop_per_iter']:>12.2f}" for m in methods.values()))
+    lines.append(f"{'achieved GFLOP/s':<{width}}" + "".join(f"{m['gflops']:>12.1f}" for m in methods.values()))
+    limit = report["matmul"]
+    lines.append(f"{'fraction of the matmul rate':<{width}}"
+                 + "".join(f"{m['gflops'] / limit['gflops']:>12.2f}" for m in methods.values()))
     r, bare = report["ratio_gps_cps"], report["bare_smp"]
-    lines += ["", f"GPS / CPS: time {r['time']:.2f}x (without data loading {r['time_without_data']:.2f}x), "
-                  f"network passes {r['passes']:.2f}x "
-                  f"({methods['gps']['pass_units']} / {methods['cps']['pass_units']})",
+    lines += ["", f"{limit['dtype']} matmul ({limit['n']} x {limit['n']}) on this device: {limit['gflops']:.1f} GFLOP/s "
+                  f"(mean of {len(limit['samples'])} measurements of this run: "
+                  + ", ".join(f"{v:.1f}" for v in limit["samples"]) + ")",
+              f"GPS / CPS: time {r['time']:.2f}x (without data loading {r['time_without_data']:.2f}x), "
+              f"network passes {r['passes']:.2f}x "
+              f"({methods['gps']['pass_units']} / {methods['cps']['pass_units']}): time / passes = "
+              f"{r['time'] / r['passes']:.3f}",
               f"  {report['counting_rule']}",
-              f"bare smp DeepLabV3+ loop (1 network, {bare['images_per_iter']} images, no timer): "
-              f"{bare['ms_per_iter']:.1f} ms/iteration, {bare['images_per_s']:.1f} images/s, "
-              f"peak memory {_memory_text(bare['peak_memory_bytes'])}"]
+              f"bare smp DeepLabV3+ loop (1 network, {bare['images_per_iter']} images, {bare['optimizer']} as the "
+              f"preset, no timer): {bare['ms_per_iter']:.1f} ms/iteration, {bare['images_per_s']:.1f} images/s, "
+              f"peak memory {_memory_text(bare['peak_memory_bytes'])}",
+              f"supervised row / bare loop: {report['supervised_vs_bare']:.2f} (images/s)"]
     return "\n".join(lines)
 
 
@@ -294,7 +337,11 @@ def run(args) -> dict:
                       data_root=getattr(args, "data_root", None),
                       cutmix=None if cutmix is None else str(cutmix).lower() == "true")
     data, data_text = load_data(cfg)
+    dtype = torch.bfloat16 if (device.type == "cuda" and amp) else torch.float32
+    rates = [matmul_gflops(device, dtype)]           # before and after the methods: drift on a shared machine shows
     methods = {m: bench_method(m, cfg, device, data, args.iters, args.warmup) for m in METHODS}
+    bare = bench_bare_smp(cfg, device, args.iters, args.warmup)
+    rates.append(matmul_gflops(device, dtype))
     gps, cps = methods["gps"], methods["cps"]
     no_data = {m: r["ms_per_iter"] - r["phases_ms"].get("data loading", 0.0) for m, r in methods.items()}
     precision = "bf16 autocast" if (device.type == "cuda" and amp) else "fp32" + (" (AMP is CUDA only)" if amp else "")
@@ -308,7 +355,9 @@ def run(args) -> dict:
             "ratio_gps_cps": {"time": gps["ms_per_iter"] / cps["ms_per_iter"],
                               "time_without_data": no_data["gps"] / no_data["cps"],
                               "passes": gps["pass_units"] / cps["pass_units"]},
-            "bare_smp": bench_bare_smp(cfg, device, args.iters, args.warmup)}
+            "matmul": {"dtype": str(dtype).replace("torch.", ""), "n": 2048, "samples": rates,
+                       "gflops": sum(rates) / len(rates)},
+            "bare_smp": bare, "supervised_vs_bare": methods["supervised"]["images_per_s"] / bare["images_per_s"]}
 
 
 def main(args) -> int:

@@ -188,7 +188,16 @@ def user_values(yaml_file: str | Path | None = None, overrides: dict[str, Any] |
         path = Path(yaml_file)
         if not path.is_file():
             raise GpslibError(f"Config file {path} does not exist; pass the path of a YAML file of Config fields.")
-        loaded = yaml.safe_load(path.read_text()) or {}
+        try:
+            loaded = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        except yaml.YAMLError as err:
+            mark = getattr(err, "problem_mark", None)
+            where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
+            problem = getattr(err, "problem", None) or "not YAML"
+            raise GpslibError(f"Config file {path} is not valid YAML{where} ({problem}); write one `field: value` "
+                              "per line, e.g. `lr: 0.01`.") from None
+        except UnicodeDecodeError:
+            raise GpslibError(f"Config file {path} is not text; pass a YAML file of `field: value` lines.") from None
         if not isinstance(loaded, dict):
             raise GpslibError(f"Config file {path} must hold a mapping of field: value.")
         user.update(loaded)

@@ -176,7 +176,7 @@ def evaluate(model, dataset, num_classes: int, mode: str = "whole", crop: int | 
     return {"miou": matrix.miou(), "iou": matrix.iou().tolist(), "pixel_accuracy": matrix.pixel_accuracy()}
 
 
-@torch.no_grad()
+@torch.inference_mode()
 def pseudo_label_quality(nets: dict, unlabeled, num_classes: int, n_images: int, device, autocast=contextlib.nullcontext,
                          memory_format=torch.contiguous_format, rank: int = 0, world_size: int = 1) -> dict:
     """Beyond the paper: pixel accuracy (and mIoU) of Y^t and Y^{s-bar} against the hidden masks of the first

@@ -81,9 +81,10 @@ def unwrap(net: nn.Module) -> nn.Module:
     return net.module if isinstance(net, nn.parallel.DistributedDataParallel) else net
 
 
-@torch.no_grad()
+@torch.inference_mode()
 def predict_no_grad(net: nn.Module, x: torch.Tensor, mode: str = "eval") -> torch.Tensor:
-    """Logits of a pseudo-label pass: no gradient, BN in eval mode (default) or train mode."""
+    """Logits of a pseudo-label pass: no gradient and no autograd bookkeeping (inference mode), BN in eval mode
+    (default) or train mode. What is computed from them outside (argmax, softmax) is an ordinary tensor."""
     net = unwrap(net)
     was_training = net.training
     net.train(mode == "train")

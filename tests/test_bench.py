@@ -62,8 +62,32 @@ def test_report_records_the_setup(report):
     assert data["methods"]["gps"]["pass_units"] == 46 and data["methods"]["cps"]["pass_units"] == 28
     assert data["ratio_gps_cps"]["passes"] == pytest.approx(46 / 28)
     text = bench.format_report(data)
-    for word in ("supervised", "cps", "gps", "teacher pseudo-labels", "n/a", "GPS / CPS", "bare smp"):
+    for word in ("supervised", "cps", "gps", "teacher pseudo-labels", "n/a", "GPS / CPS", "bare smp",
+                 "fraction of the matmul rate", "supervised row / bare loop"):
         assert word in text
+
+
+def test_report_measures_against_the_limit(report):
+    data, _ = report
+    methods = data["methods"]
+    flops = {m: methods[m]["gflop_per_iter"] for m in methods}
+    assert 0 < flops["supervised"] < flops["cps"] < flops["gps"]
+    # the FLOP counter and the pass count agree on what GPS costs against CPS (a backward ~ 2 forwards)
+    assert flops["gps"] / flops["cps"] == pytest.approx(data["ratio_gps_cps"]["passes"], rel=0.15)
+    for result in methods.values():
+        assert result["gflops"] == pytest.approx(result["gflop_per_iter"] / (result["ms_per_iter"] / 1000))
+    limit = data["matmul"]
+    assert limit["dtype"] == "float32" and len(limit["samples"]) == 2 and limit["gflops"] > 0
+    assert data["bare_smp"]["optimizer"] == "AdamW"                       # the digits preset's optimiser
+    assert data["supervised_vs_bare"] == pytest.approx(methods["supervised"]["images_per_s"]
+                                                       / data["bare_smp"]["images_per_s"])
+
+
+def test_matmul_rate_counts_two_n_cubed_per_product(monkeypatch):
+    ticks = iter(range(100))
+    monkeypatch.setattr(bench.time, "perf_counter", lambda: float(next(ticks)))   # every call is one second
+    # start reads 0; the first 3 products skip the clock, the check after them reads 1 (past 0.5 s), the end reads 2
+    assert bench.matmul_gflops(torch.device("cpu"), n=8, seconds=0.5) == pytest.approx(3 * 2 * 8**3 / 1e9 / 2)
 
 
 def test_pass_units_by_hand():

@@ -62,6 +62,37 @@ def test_bad_papermill_parameter_fails_in_the_first_cell(tmp_path):
     assert "1/8, 1_8 or 0.125" in str(failure.value) and "config_from_parameters" in failure.value.source
 
 
+def test_malformed_yaml_config_names_the_file_and_line(tmp_path):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("lr: 0.01\nepochs: [4\nbatch_labeled: 8\n")
+    with pytest.raises(GpslibError, match=r"bad.yaml is not valid YAML at line 3, column \d+ .*field: value"):
+        make_config("digits", "1/8", yaml_file=bad)
+    binary = tmp_path / "binary.yaml"
+    binary.write_bytes(b"\x80\x81\x82")
+    with pytest.raises(GpslibError, match=r"binary.yaml is not text"):
+        make_config("digits", "1/8", yaml_file=binary)
+
+
+def test_malformed_yaml_through_the_cli_is_one_sentence_and_exit_2(tmp_path, capsys):
+    from gpslib.cli import main
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("epochs: [4\nlr: 0.1\n")
+    assert main(["train", "--config", str(bad)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.count("\n") == 0 and str(bad) in err and "not valid YAML" in err and "Traceback" not in err
+
+
+def test_malformed_yaml_through_papermill_fails_in_the_first_cell(tmp_path):
+    papermill = pytest.importorskip("papermill")
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("epochs: [4\nlr: 0.1\n")
+    with pytest.raises(papermill.PapermillExecutionError) as failure:
+        papermill.execute_notebook(str(BOOK / "train.ipynb"), str(tmp_path / "out.ipynb"),
+                                   parameters={"config_file": str(bad)}, cwd=str(tmp_path), progress_bar=False)
+    assert failure.value.ename == "GpslibError"
+    assert f"Config file {bad} is not valid YAML at line 2" in failure.value.evalue
+
+
 # ---------------------------------------------------------------- data roots and lists
 def test_empty_data_root(tmp_path):
     (tmp_path / "voc").mkdir()

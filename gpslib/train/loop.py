@@ -184,7 +184,7 @@ class Trainer:
         for role, net in self.nets.items():
             result = evaluate(distributed.unwrap(net), self.data.val, cfg.num_classes, mode=cfg.eval_mode,
                               crop=cfg.eval_crop or cfg.crop_size, device=self.rt.device, limit=cfg.val_limit,
-                              amp=cfg.amp)
+                              amp=cfg.amp, batch_size=cfg.batch_labeled)   # BN in eval mode: batching is exact
             row[f"miou_{role}"] = result["miou"]
             row[f"iou_{role}"] = result["iou"]
         row.update(pseudo_label_quality(self.nets, self.data.unlabeled, cfg.num_classes, cfg.pseudo_eval_images,
