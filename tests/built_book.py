@@ -18,11 +18,11 @@ import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
 
-# Characters a <pre> line holds before it scrolls, at a 1280 px window. Measured in headless Chromium
-# on a built chapter page (its _static CSS, both sidebars): the text column is 688 px, a code cell's
-# <pre> keeps 654 px inside its padding and DejaVu Sans Mono at 14 px is 8.43 px wide: 77 characters
-# (output <pre>s hold 658 px, also 77). measure_column() repeats this measurement on every build
-# that has Chromium; this number is used without it.
+# Characters a <pre> line holds before it scrolls, at a 1280 px window: measured with PROBE (below) in
+# headless Chromium on pages of a built book (its _static CSS, navigation sidebar shown): the text
+# column is 688 px, a code cell's <pre> keeps 652 px inside its 1rem padding (an output's 656 px) and
+# DejaVu Sans Mono at 14 px (the theme's 0.875em) advances 8.43 px: 77 characters. The tests measure
+# it again on every build when Chromium is there; this number stands in when it is not.
 COLUMN_CHARS = 77
 
 CHROMIUM_FLAGS = ("--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
