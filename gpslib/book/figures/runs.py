@@ -3,143 +3,234 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import matplotlib.pyplot as plt
+import numpy as np
+from matplotlib.lines import Line2D
+from matplotlib.ticker import MaxNLocator
 
 from ..experiments import variant_of
 from ...history import History
 from ..tables import (LOSS_LABELS, METHOD_LABELS, ROLE_LABELS, describe_run, describe_runs, fps_flow, loss_frame,
                       miou_frame, running_mean)
-from .style import METHOD_COLORS, blank, finish
+from .method import image_grid
+from .style import (METHOD_COLORS, OVERLAP_STYLES, TEXT_PT, blank, coincident_labels, figure, finish,
+                    legend_below, wrap, zoom_after_start)
+
+TERM_COLORS = {term: f"C{i}" for i, term in enumerate(LOSS_LABELS)}   # a loss term keeps its colour in every panel
+NETWORK_STYLES = {"S1": dict(ls="-", marker="o"), "S2": dict(ls=(0, (1, 1)), marker="^"),
+                  "T": dict(ls=(0, (5, 2)), marker="s")}
+
+
+def _axes_width(ax) -> float:
+    """Width of an axes in inches once laid out (a first guess from its position before that)."""
+    return ax.figure.get_figwidth() * ax.get_position().width
+
+
+def _xlabel(ax, label: str, note: str) -> None:
+    """An epoch axis: whole epochs, and a label with a second line for what lies off the axis, wrapped to the
+    panel."""
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    ax.set_xlabel(wrap(label + (f"\n{note}" if note else ""), TEXT_PT, max(_axes_width(ax), 1.5)))
 
 
 def plot_losses(history: History, smooth: int | None = None):
-    """Every loss term per iteration (running mean), phase a on the left, the main loop on the right."""
-    import seaborn as sns
+    """Every loss term per iteration (running mean), phase a on the left, the main loop on the right; one colour
+    per term in both panels and one key below them."""
     frame = loss_frame(history)
     phases = list(dict.fromkeys(frame["phase"]))
-    fig, axes = plt.subplots(1, max(1, len(phases)), figsize=(5 + 4 * len(phases), 3.8), squeeze=False,
-                             width_ratios=[1] + [2] * (len(phases) - 1))
+    fig, axes = figure(3.6, 1, max(1, len(phases)), squeeze=False,
+                       width_ratios=[1, 2.2] if len(phases) == 2 else None)
+    if not phases:
+        axes[0][0].axis("off")
+        blank(axes[0][0], "No loss was logged in this run.")
+        return finish(fig, f"Loss terms — {describe_run(history)}")
+    handles: dict[str, Line2D] = {}
     for ax, phase in zip(axes[0], phases):
-        part = frame[frame["phase"] == phase].copy()
+        part = frame[frame["phase"] == phase]
         window = smooth or max(1, part["iteration"].nunique() // 15)
-        part["value"] = part.groupby("term")["value"].transform(lambda v: running_mean(v, window))
-        part["term"] = part["term"].map(LOSS_LABELS)
-        sns.lineplot(data=part, x="iteration", y="value", hue="term", ax=ax, lw=1.6)
-        ax.set(yscale="log", ylabel="cross-entropy (running mean)", title=f"phase {phase} ({window}-it mean)")
-        ax.legend(fontsize=8)
-    return finish(fig, f"Loss terms — {describe_run(history)}", 10)
+        for term, rows in part.groupby("term", sort=False):
+            line, = ax.plot(rows["iteration"], running_mean(rows["value"], window), color=TERM_COLORS[term], lw=1.6)
+            handles.setdefault(term, line)
+        ax.set_yscale("log")
+        ax.set_title(wrap(f"phase {phase}, {window}-it mean", TEXT_PT, _axes_width(ax)), fontsize=TEXT_PT)
+        ax.set_xlabel("iteration" if phase.startswith("a") else "iteration after phase a")
+    axes[0][0].set_ylabel("cross-entropy (running mean)")
+    terms = [t for t in LOSS_LABELS if t in handles]
+    legend_below(fig, [handles[t] for t in terms], [LOSS_LABELS[t] for t in terms])
+    return finish(fig, f"Loss terms — {describe_run(history)}")
 
 
 def plot_pseudo_label_accuracy(history: History):
-    """Pixel accuracy of Y^t (teacher) and Y^s-bar (students' average) on unlabeled images, per evaluation."""
+    """Pixel accuracy of Y^t (teacher) and Y^s-bar (students' average) on unlabeled images, per evaluation; the
+    y range spans the trained epochs, and curves that coincide are drawn once and said to."""
     ev = history.frame("evals")
-    fig, ax = plt.subplots(figsize=(7, 3.6))
+    fig, ax = figure(3.6)
     if not {"acc_teacher", "acc_students"} & set(ev):
         ax.axis("off")
-        blank(ax, "No pseudo-label accuracy: the unlabeled images of this run have no hidden masks to score them\n"
-                  "against (a folder's unlabeled images), or the method makes no pseudo-labels.")
-        return finish(fig, describe_run(history), 9)
-    for column, label in (("acc_teacher", "teacher $Y^t$"), ("acc_students", r"students' average $Y^{\bar s}$"),
-                          ("agreement", "agreement of the two")):
-        if column in ev:
-            ax.plot(ev["epoch"], 100 * ev[column], marker="o", ls=":" if column == "agreement" else "-", label=label)
-    ax.set(xlabel="epoch (0 = after phase a)", ylabel="pixel accuracy (%)")
-    ax.legend(fontsize=8)
+        blank(ax, "No pseudo-label accuracy: the unlabeled images of this run have\n"
+                  "no hidden masks to score them against (a folder's unlabeled images),\n"
+                  "or the method makes no pseudo-labels.")
+        return finish(fig, describe_run(history))
+    names = {"acc_teacher": "teacher $Y^t$", "acc_students": r"students' average $Y^{\bar s}$",
+             "agreement": "agreement of the two students"}
+    curves = {label: (ev["epoch"].to_numpy(), 100 * ev[column].to_numpy())
+              for column, label in names.items() if column in ev}
+    note = zoom_after_start(ax, curves, start=1.0)
+    low, high = ax.get_ylim() if note else (min(np.nanmin(y) for _, y in curves.values()),
+                                            max(np.nanmax(y) for _, y in curves.values()))
+    colours = dict(zip(curves, ("C0", "C1", "C2")))
+    markers = dict(zip(curves, ("o", "s", "^")))
+    handles, labels = [], []
+    for k, (group, label) in enumerate(coincident_labels(curves, tol=0.005 * (high - low), what="evaluation")):
+        x, y = curves[group[0]]
+        line, = ax.plot(x, y, color=colours[group[0]], marker=markers[group[0]], ms=7 - 1.5 * min(k, 2),
+                        **OVERLAP_STYLES[min(k, len(OVERLAP_STYLES) - 1)] | {"lw": 2.2 - 0.4 * min(k, 2)})
+        handles.append(line)
+        labels.append(label)
+    ax.set_ylabel("pixel accuracy (%)")
+    _xlabel(ax, "epoch (0 = start of the main loop)", note)
     n = history.config.get("pseudo_eval_images")
-    ax.set_title(f"Pseudo-labels vs hidden masks of {n} unlabeled images", fontsize=9)
-    return finish(fig, describe_run(history), 9)
+    ax.set_title(f"Pseudo-labels vs the hidden masks of {n} unlabeled images", fontsize=TEXT_PT)
+    legend_below(fig, handles, labels)
+    return finish(fig, describe_run(history))
 
 
-def prediction_panel(out_dir: str | Path, n: int = 4, role: str = "student1", device: str = "cpu", data=None):
-    """Image / ground truth / prediction of `role` on the first n validation images of a run's checkpoint."""
+def prediction_rows(net, data, n: int, eval_mode: str, crop: int, device: str = "cpu"):
+    """Three image rows for the first n validation images: the images, their ground truth and the network's
+    prediction, coloured with the data's palette."""
     import torch
 
-    from ...data import build_datasets
     from ...data.palette import colorize
     from ...data.transforms import denormalize
     from ...evaluate import predict_logits
+    rows: list[list[np.ndarray]] = [[], [], []]
+    for i in range(min(n, len(data.val))):
+        x, y = data.val[i]
+        with torch.inference_mode():
+            pred = predict_logits(net, x[None].to(device), mode=eval_mode, crop=crop).argmax(1)[0].cpu()
+        for row, image in zip(rows, (denormalize(x), colorize(y, data.palette), colorize(pred, data.palette))):
+            row.append(image)
+    return rows
+
+
+def prediction_panel(out_dir: str | Path, n: int = 4, role: str = "student1", device: str = "cpu", data=None):
+    """Image / ground truth / prediction of `role` on the first n validation images of a run's checkpoint, one
+    row each, with a key to the class colours."""
+    from ...data import build_datasets
     from ...predict import load_network
     net, cfg = load_network(Path(out_dir) / "last.pt", role, device)
     data = data or build_datasets(cfg)
-    palette = data.palette          # a folder's classes-file colours, else the dataset's own
-    n = min(n, len(data.val))
-    fig, axes = plt.subplots(n, 3, figsize=(6.3, 2.1 * n + 0.5), squeeze=False)
-    for i in range(n):
-        x, y = data.val[i]
-        with torch.inference_mode():
-            pred = predict_logits(net, x[None].to(device), mode=cfg.eval_mode,
-                                  crop=cfg.eval_crop or cfg.crop_size).argmax(1)[0].cpu()
-        for ax, img, title in zip(axes[i], (denormalize(x), colorize(y, palette), colorize(pred, palette)),
-                                  ("image", "ground truth", f"prediction of {ROLE_LABELS[role]}")):
-            ax.imshow(img, interpolation="nearest")
-            ax.set_xticks([])
-            ax.set_yticks([])
-            if i == 0:
-                ax.set_title(title, fontsize=9)
+    rows = prediction_rows(net, data, n, cfg.eval_mode, cfg.eval_crop or cfg.crop_size, device)
     history = History.load(out_dir) if (Path(out_dir) / "history.json").is_file() else None
     made = describe_run(history) if history else f"{cfg.dataset} {cfg.partition}"
-    return finish(fig, f"Validation images — {made}", 8)
+    return image_grid(rows, row_labels=["image", "ground truth", f"prediction of {ROLE_LABELS[role]}"],
+                      titles=[f"val {i}" for i in range(len(rows[0]))], title=f"Validation images — {made}",
+                      classes=data.class_names, palette=data.palette)
 
 
 def plot_miou_curves(histories: dict[str, History], roles=("student1", "teacher"), title: str = "",
                      by: str = "method"):
     """Validation mIoU per epoch: one panel per partition, colour = method (or, with by="variant", the run's name
-    without its seed), dashes = network; several seeds are drawn as their mean with a band from the lowest to
-    the highest seed."""
-    import seaborn as sns
+    without its seed), dashes and markers = network; several seeds are drawn as their mean with a band from the
+    lowest to the highest seed. Each panel's y range spans its trained epochs; an untrained start below it is
+    named under the axis."""
     frame = miou_frame(histories, roles)
     partitions = list(dict.fromkeys(frame["partition"])) or ["none"]
-    fig, axes = plt.subplots(1, len(partitions), figsize=(max(6.0, 3.6 * len(partitions)), 3.6), squeeze=False,
-                             sharey=True)
+    fig, axes = figure(3.8, 1, len(partitions), squeeze=False)
+    if by == "method":
+        hues = [m for m in METHOD_LABELS.values() if m in set(frame[by])]
+        colours = {m: METHOD_COLORS.get(m, "black") for m in hues}
+    else:
+        hues = list(dict.fromkeys(frame[by]))
+        colours = {h: f"C{i}" for i, h in enumerate(hues)}
+    networks = [ROLE_LABELS[r] for r in roles if ROLE_LABELS.get(r) in set(frame["network"])]
     for ax, partition in zip(axes[0], partitions):
         part = frame[frame["partition"] == partition]
         if part.empty:
             blank(ax, "no recorded runs")
             continue
-        colours = (dict(palette=METHOD_COLORS, hue_order=[m for m in METHOD_LABELS.values() if m in set(part[by])])
-                   if by == "method" else {})
-        sns.lineplot(data=part, x="epoch", y="mIoU (%)", hue=by, style="network", markers=True, ax=ax,
-                     style_order=[ROLE_LABELS[r] for r in roles if r in ROLE_LABELS], errorbar=("pi", 100),
-                     legend=ax is axes[0][0], **colours)
-        ax.set(title=f"partition {partition}", xlabel="epoch (0 = start of main loop)")
-    if axes[0][0].get_legend() is not None:
-        handles, labels = axes[0][0].get_legend_handles_labels()
-        axes[0][0].get_legend().remove()
-        fig.legend(handles, labels, loc="lower center", ncol=min(len(labels), 4), frameon=False)
-    return finish(fig, title or f"Validation mIoU per epoch — {describe_runs(histories)}")
+        curves = {}
+        for (hue, network), rows in part.groupby([by, "network"], sort=False):
+            stats = rows.groupby("epoch")["mIoU (%)"].agg(["mean", "min", "max"])
+            style = NETWORK_STYLES.get(network, dict(ls="-", marker="."))
+            ax.plot(stats.index, stats["mean"], color=colours[hue], lw=1.8, ms=5, **style)
+            if (stats["max"] > stats["min"]).any():
+                ax.fill_between(stats.index, stats["min"], stats["max"], color=colours[hue], alpha=0.15, lw=0)
+            for _, run in rows.groupby("run"):
+                curves.setdefault(network, []).append((run["epoch"].to_numpy(), run["mIoU (%)"].to_numpy()))
+        note = zoom_after_start(ax, {name: (np.concatenate([x for x, _ in c]), np.concatenate([y for _, y in c]))
+                                     for name, c in curves.items()}, start=1.0)
+        ax.set_title(f"partition {partition}", fontsize=TEXT_PT)
+        _xlabel(ax, "epoch (0 = start of the main loop)", note)
+    axes[0][0].set_ylabel("validation mIoU (%)")
+    handles = [Line2D([], [], color=colours[h], lw=2.5) for h in hues]
+    handles += [Line2D([], [], color="black", lw=1.5, ms=5, **NETWORK_STYLES.get(n, {})) for n in networks]
+    seeds = " (band: lowest to highest seed)" if len(histories) > len(set(frame["variant"])) else ""
+    legend_below(fig, handles, hues + [f"network {n}" for n in networks])
+    return finish(fig, (title or f"Validation mIoU per epoch — {describe_runs(histories)}") + seeds)
 
 
 def plot_fps_flow(runs: dict[str, History], epochs: float = 1.0, smooth: int = 5):
     """Fig. 6b: L_fps per iteration (running mean) for two-step vs merged updates over the first epochs; a variant
-    with several seeds is drawn as their mean with a band from the lowest to the highest seed."""
-    import seaborn as sns
+    with several seeds is drawn as their mean with a band from the lowest to the highest seed; variants whose
+    means coincide are drawn once and said to."""
     frame = fps_flow(runs, epochs)
-    fig, ax = plt.subplots(figsize=(7, 3.6))
+    fig, ax = figure(3.6)
+    title = (f"$L_{{fps}}$ over the first {epochs:g} epoch(s), {smooth}-it running mean, two-step vs merged "
+             f"update — {describe_runs(runs)}")
     if frame.empty:
+        ax.axis("off")
         blank(ax, "no recorded runs")
-    else:
-        frame["L_fps (running mean)"] = frame.groupby("run")["L_fps"].transform(lambda v: running_mean(v, smooth))
-        sns.lineplot(data=frame, x="iteration", y="L_fps (running mean)", hue="variant", errorbar=("pi", 100),
-                     ax=ax)
-        ax.set(xlabel="iteration after phase a")
-    return finish(fig, f"$L_{{fps}}$ over the first {epochs:g} epoch(s), {smooth}-it running mean, two-step vs merged "
-                       f"update — {describe_runs(runs)}")
+        return finish(fig, title)
+    frame["value"] = frame.groupby("run")["L_fps"].transform(lambda v: running_mean(v, smooth))
+    stats = {variant: part.groupby("iteration")["value"].agg(["mean", "min", "max"])
+             for variant, part in frame.groupby("variant", sort=False)}
+    curves = {variant: (s.index.to_numpy(), s["mean"].to_numpy()) for variant, s in stats.items()}
+    values = frame["value"].to_numpy()
+    handles, labels = [], []
+    for k, (group, label) in enumerate(coincident_labels(curves, 0.005 * np.ptp(values), "iteration")):
+        s, colour = stats[group[0]], f"C{k}"
+        line, = ax.plot(s.index, s["mean"], color=colour, **OVERLAP_STYLES[min(k, len(OVERLAP_STYLES) - 1)]
+                        | {"lw": 1.8})
+        if (s["max"] > s["min"]).any():
+            ax.fill_between(s.index, s["min"], s["max"], color=colour, alpha=0.15, lw=0)
+        handles.append(line)
+        labels.append(label)
+    ax.set(xlabel="iteration after phase a", ylabel="$L_{fps}$ (running mean)")
+    legend_below(fig, handles, labels)
+    return finish(fig, title)
 
 
 def plot_rampup_variants(runs: dict[str, History]):
-    """w(e) (and the alpha scale of the ramp-down) per iteration for each ramp-up variant (its seed-0 run)."""
+    """w(e) (and the alpha scale of the ramp-down) per iteration for each ramp-up variant (its seed-0 run);
+    variants with the same weights are drawn once and the legend says so."""
     runs = {name: h for name, h in runs.items() if variant_of(name) == name}
-    fig, ax = plt.subplots(figsize=(7, 3.6))
+    fig, ax = figure(3.6)
+    curves, alphas = {}, {}
     for name, h in runs.items():
         it = h.frame("iterations")
         if "w" in it:
-            line, = ax.step(it["iteration"], it["w"], where="post", label=f"{name}: w(e)")
+            curves[name] = (it["iteration"].to_numpy(), it["w"].to_numpy())
             if "alpha_scale" in it and (it["alpha_scale"] != 1).any():
-                ax.step(it["iteration"], it["alpha_scale"], where="post", ls="--", color=line.get_color(),
-                        label=f"{name}: α scale")
-    ax.set(xlabel="iteration after phase a", ylabel="weight", ylim=(-0.02, 1.05))
-    if runs:
-        ax.legend()
-    else:
+                alphas[name] = (it["iteration"].to_numpy(), it["alpha_scale"].to_numpy())
+    if not curves:
+        ax.axis("off")
         blank(ax, "no recorded runs")
+        return finish(fig, f"Weights used by each ramp-up variant — {describe_runs(runs)}")
+    handles, labels = [], []
+    for k, (group, label) in enumerate(coincident_labels(curves, 1e-6, "iteration")):
+        x, y = curves[group[0]]
+        style = OVERLAP_STYLES[min(k, len(OVERLAP_STYLES) - 1)]
+        line, = ax.step(x, y, where="post", color=f"C{k}", **style)
+        handles.append(line)
+        labels.append(f"w(e) of {label}")
+        for name in group:
+            if name in alphas:
+                ax.step(*alphas[name], where="post", color=f"C{k}", ls=":", lw=2.2)
+                handles.append(Line2D([], [], color=f"C{k}", ls=":", lw=2.2))
+                labels.append(f"α scale of {name} (ramp-down of $L_{{gps}}$)")
+    low = min(min(np.nanmin(y) for _, y in curves.values()), min((np.nanmin(y) for _, y in alphas.values()),
+                                                                 default=1.0))
+    ax.set(xlabel="iteration after phase a", ylabel="weight", ylim=(max(0.0, low - 0.06), 1.04))
+    legend_below(fig, handles, labels)
     return finish(fig, f"Weights used by each ramp-up variant — {describe_runs(runs)}")
+
