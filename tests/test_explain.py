@@ -80,6 +80,7 @@ def test_table1_comparison_pascal_and_digits():
     frame = explain.table1_comparison("pascal")
     assert frame.loc["1/8", "ours per epoch"] == "9.2k" == frame.loc["1/8", "paper per epoch"]
     assert (frame["paper total"] != explain.MISSING).all()
+    assert explain.table1_verdict("pascal").startswith("**Confirmed**: ")
     digits = explain.table1_comparison("digits")
     assert "paper total" not in digits and not digits.isna().any().any()   # no paper number, no empty column
 

@@ -208,7 +208,7 @@ def partition_table(paper=("pascal", "cityscapes"), fractions=PAPER_PARTITIONS, 
         folder = shipped_dir(dataset, partition)
         rows.append({"dataset": dataset, "partition": partition, "labeled": len(part.labeled),
                      "unlabeled": len(part.unlabeled),
-                     "lists": f"CPS, {paths.shown(folder)}" if folder else "split seeded by `seed`"})
+                     "lists": f"CPS, {paths.shown(folder)}" if folder else "split seeded by the run's seed"})
     return pd.DataFrame(rows).set_index(["dataset", "partition"])
 
 
@@ -228,6 +228,20 @@ def table1_comparison(dataset: str):
                                   "iterations_per_epoch": "iterations per epoch",
                                   "unlabeled_total": "unlabeled in total"})
     return filled(frame.set_index("partition"))
+
+
+def table1_verdict(*datasets: str) -> str:
+    """Whether the presets give every count of the paper's Table 1 (per epoch and in total), as Markdown."""
+    rows, differ = 0, []
+    for dataset in datasets:
+        for partition, row in table1_comparison(dataset).iterrows():
+            rows += 1
+            if (row["ours per epoch"], row["ours total"]) != (row["paper per epoch"], row["paper total"]):
+                differ.append(f"{dataset} {partition}")
+    if differ:
+        return f"**Refuted**: {len(differ)} of {rows} rows differ from the paper's Table 1 ({', '.join(differ)})."
+    return (f"**Confirmed**: the presets give the paper's Table 1 counts, per epoch and in total, in all {rows} "
+            f"rows ({' and '.join(datasets)}).")
 
 
 # ------------------------------------------------------------------ chapter 3: networks
