@@ -28,7 +28,8 @@ def git_commit() -> str | None:
 
 
 class History:
-    """Rows of plain numbers: `teacher` (phase a), `iterations` (phases b/c), `evals`; plus `meta` and `config`."""
+    """Rows of plain numbers: `teacher` (phase a), `iterations` (phases b/c), `evals`; plus `meta` and `config`, and
+    `snapshots`, the compressed label maps of a few images at every evaluation (gpslib.snapshots; may be empty)."""
 
     def __init__(self, config: dict | None = None, meta: dict | None = None):
         self.config = config or {}
@@ -36,12 +37,13 @@ class History:
         self.teacher: list[dict[str, Any]] = []
         self.iterations: list[dict[str, Any]] = []
         self.evals: list[dict[str, Any]] = []
+        self.snapshots: list[dict[str, Any]] = []
         self.path: Path | None = None
 
     # ------------------------------------------------------------ persistence
     def state_dict(self) -> dict:
         return {"config": self.config, "meta": self.meta, "teacher": self.teacher,
-                "iterations": self.iterations, "evals": self.evals}
+                "iterations": self.iterations, "evals": self.evals, "snapshots": self.snapshots}
 
     @classmethod
     def from_state(cls, state: dict) -> "History":
@@ -49,6 +51,7 @@ class History:
         history.teacher = list(state.get("teacher", []))
         history.iterations = list(state.get("iterations", []))
         history.evals = list(state.get("evals", []))
+        history.snapshots = list(state.get("snapshots", []))      # absent in histories recorded before them
         return history
 
     def save(self, path: str | Path) -> Path:
@@ -144,6 +147,11 @@ class Recorder:
         self.history.evals.append(row)
         self.scalars("eval", {k: v for k, v in row.items() if k.startswith(("miou", "acc", "agree"))},
                      row["iteration"])
+
+    def snapshot(self, iteration: int, epoch: float, packed: dict) -> None:
+        """Keep one evaluation's label maps (nothing when the run takes none)."""
+        if packed:
+            self.history.snapshots.append({"iteration": iteration, "epoch": epoch, **packed})
 
     def scalars(self, prefix: str, values: dict, iteration: int) -> None:
         if self.writer is not None:

@@ -29,6 +29,7 @@ from ..evaluate import evaluate, pseudo_label_quality
 from ..history import History, Recorder, environment
 from ..models import ROLES_OF, build_networks
 from ..paths import RUNS_DIR
+from ..snapshots import take as take_snapshot
 from . import distributed
 from .batch import assemble
 from .gps import cps_iteration, gps_iteration, supervised_step
@@ -178,7 +179,8 @@ class Trainer:
 
     # ------------------------------------------------------------------ evaluation
     def evaluate_all(self, iteration: int, epoch: float) -> dict:
-        """mIoU of every network on val, and the quality of each pseudo-label source on unlabeled images."""
+        """mIoU of every network on val, the quality of each pseudo-label source on unlabeled images, and the label
+        maps of a few images (cfg.snapshot_images)."""
         cfg = self.cfg
         row = {"iteration": iteration, "epoch": epoch}
         for role, net in self.nets.items():
@@ -191,6 +193,10 @@ class Trainer:
                                         self.rt.device, self.autocast, self.memory_format, self.rt.rank,
                                         self.rt.world_size))
         self.recorder.evaluation(row)
+        if cfg.snapshot_images and self.rt.is_main:
+            self.recorder.snapshot(iteration, epoch, take_snapshot(
+                self.nets, self.data.val, self.data.unlabeled, cfg.snapshot_images, self.rt.device, self.autocast,
+                self.memory_format, cfg.eval_mode, cfg.eval_crop or cfg.crop_size))
         for net in self.nets.values():
             net.train()
         return row
