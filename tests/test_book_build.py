@@ -198,7 +198,7 @@ def test_book_builds_without_warnings(book):
     assert book.result.returncode == 0, book.result.stdout[-6000:] + book.result.stderr[-6000:]
     assert (book.html / "index.html").exists()
     assert len(book.pages) == len(toc_files()), f"pages missing: {sorted(book.pages)}"
-    chapter = book.pages["book/01_gps_in_one_picture.html"]
+    chapter = book.pages.get("book/01_gps_in_one_picture.html", "")
     assert "_static/mathjax/tex-chtml.js" in chapter
     assert "cdn.jsdelivr.net" not in chapter and "mathjax@" not in chapter
     assert (book.html / "_static" / "mathjax" / "tex-chtml.js").exists()
@@ -216,39 +216,67 @@ def test_every_chapter_ran_once_in_a_temporary_folder(book):
     assert book.new_in_book == [], f"the build wrote into book/: {book.new_in_book}"
 
 
-@pytest.mark.notebook
-def test_no_line_is_wider_than_the_column(book, browser):
+# One test per page and check, so that the summary names the pages to fix. (With --dist loadfile, xdist
+# also hands out the files with the most tests first: the build starts at once, beside the unit tests.)
+PAGES = [f"{name}.html" for name in toc_files()]
+
+
+@pytest.fixture(scope="module")
+def capacity(browser) -> int:
+    """Characters per <pre> line: measured on the built pages when Chromium is there (the narrowest)."""
     measured = [bb.column_chars(m) for _, m in (browser or {}).values()]
-    capacity = min([c for c in measured if c] or [bb.COLUMN_CHARS])
-    _report([o for page, text in book.pages.items() for o in bb.wide_lines(page, bb.read_parts(text), capacity)])
+    return min([c for c in measured if c] or [bb.COLUMN_CHARS])
 
 
-@pytest.mark.notebook
-def test_tables_show_every_row_and_column(book):
-    _report([o for page, text in book.pages.items() for o in bb.elisions(page, bb.read_parts(text))])
+def _parts(book, page) -> bb.Parts:
+    if page not in book.pages:
+        pytest.fail(f"{page} was not built", pytrace=False)
+    return bb.read_parts(book.pages[page])
 
 
-@pytest.mark.notebook
-def test_tables_show_a_dash_where_there_is_no_value(book):
-    _report([o for page, text in book.pages.items() for o in bb.empty_markers(page, bb.read_parts(text))])
-
-
-@pytest.mark.notebook
-def test_pages_show_no_path_of_the_building_machine(book):
-    anywhere = [ROOT, tempfile.gettempdir(), book.base, Path(tempfile.gettempdir()).resolve(), book.base.resolve()]
-    _report([o for page, text in book.pages.items()
-             for o in bb.machine_paths(page, bb.read_parts(text), anywhere)])
-
-
-@pytest.mark.notebook
-def test_mathjax_typesets_every_formula(book, browser):
+def _browsed(book, browser, page):
     if browser is None:
-        pytest.skip("no chromium (/usr/bin/chromium or on PATH): the MathJax check needs a browser")
-    _report([o for page, (dom, _) in browser.items() for o in bb.mathjax_errors(page, book.pages[page], dom)])
+        pytest.skip("no chromium (/usr/bin/chromium or on PATH): this check needs a browser")
+    if page not in book.pages:
+        pytest.fail(f"{page} was not built", pytrace=False)
+    return browser[page]
 
 
 @pytest.mark.notebook
-def test_tables_fit_the_column(book, browser):
-    if browser is None:
-        pytest.skip("no chromium (/usr/bin/chromium or on PATH): measuring tables needs a browser")
-    _report([o for page, (_, measured) in browser.items() for o in bb.wide_tables(page, measured)])
+@pytest.mark.parametrize("page", PAGES)
+def test_page_lines_fit_the_column(book, capacity, page):
+    _report(bb.wide_lines(page, _parts(book, page), capacity))
+
+
+@pytest.mark.notebook
+@pytest.mark.parametrize("page", PAGES)
+def test_page_tables_show_every_row_and_column(book, page):
+    _report(bb.elisions(page, _parts(book, page)))
+
+
+@pytest.mark.notebook
+@pytest.mark.parametrize("page", PAGES)
+def test_page_tables_show_a_dash_where_there_is_no_value(book, page):
+    _report(bb.empty_markers(page, _parts(book, page)))
+
+
+@pytest.mark.notebook
+@pytest.mark.parametrize("page", PAGES)
+def test_page_shows_no_path_of_the_building_machine(book, page):
+    temp = Path(tempfile.gettempdir())
+    anywhere = [ROOT, temp, temp.resolve(), book.base, book.base.resolve()]
+    _report(bb.machine_paths(page, _parts(book, page), anywhere))
+
+
+@pytest.mark.notebook
+@pytest.mark.parametrize("page", PAGES)
+def test_page_formulas_typeset(book, browser, page):
+    dom, _ = _browsed(book, browser, page)
+    _report(bb.mathjax_errors(page, book.pages[page], dom))
+
+
+@pytest.mark.notebook
+@pytest.mark.parametrize("page", PAGES)
+def test_page_tables_fit_the_column(book, browser, page):
+    _, measured = _browsed(book, browser, page)
+    _report(bb.wide_tables(page, measured))
