@@ -276,11 +276,13 @@ def chromium() -> str | None:
 
 def dump_dom(exe: str, page_file: Path, budget_ms: int = 20000) -> str:
     """The page's DOM after its scripts ran (MathJax included), as Chromium serialises it."""
-    result = subprocess.run(
-        [exe, *CHROMIUM_FLAGS, f"--window-size={WINDOW}", f"--virtual-time-budget={budget_ms}",
-         "--dump-dom", page_file.resolve().as_uri()],
-        capture_output=True, text=True, timeout=180)
-    return result.stdout
+    try:
+        return subprocess.run(
+            [exe, *CHROMIUM_FLAGS, f"--window-size={WINDOW}", f"--virtual-time-budget={budget_ms}",
+             "--dump-dom", page_file.resolve().as_uri()],
+            capture_output=True, text=True, timeout=180).stdout
+    except subprocess.TimeoutExpired:
+        return ""   # reported as a page that never finished loading
 
 
 def probe(exe: str, page_file: Path) -> tuple[str, dict | None]:
