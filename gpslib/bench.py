@@ -209,6 +209,40 @@ def bench_method(method: str, cfg, device: torch.device, data, iters: int, warmu
     return result
 
 
+def profile_method(method: str, cfg, device: torch.device, data, iters: int, warmup: int, top: int = 12) -> dict:
+    """Where one method's iteration spends its time: torch.profiler's operators by self time (device time on
+    CUDA), per iteration, after `warmup` unprofiled iterations. The convolution kernels' share is what the
+    FLOP rate of a small network is made of; the rest is what gpslib could still shave."""
+    from torch.profiler import ProfilerActivity, profile
+    torch.manual_seed(cfg.seed)
+    fmt = torch.channels_last if device.type == "cuda" else torch.contiguous_format
+    nets = {role: net.to(device, memory_format=fmt).train()
+            for role, net in build_networks(cfg, ROLES_OF[method]).items()}
+    opt_students = make_optimizer([nets[r] for r in ("student1", "student2") if r in nets], cfg)
+    opt_teacher = make_optimizer([nets["teacher"]], cfg) if "teacher" in nets else None
+    source = batches(cfg, device, data, warmup + iters, unlabeled=method != "supervised")
+    quiet = PhaseTimer(device)
+    quiet.recording = False
+    for _ in range(warmup):
+        with _autocast(device, cfg.amp):
+            _iteration(method, nets, opt_students, opt_teacher, next(source), cfg, quiet)
+    cuda = device.type == "cuda"
+    activities = [ProfilerActivity.CPU] + ([ProfilerActivity.CUDA] if cuda else [])
+    with profile(activities=activities) as prof:
+        for _ in range(iters):
+            with _autocast(device, cfg.amp):
+                _iteration(method, nets, opt_students, opt_teacher, next(source), cfg, quiet)
+        quiet.sync()
+    key = "self_device_time_total" if cuda else "self_cpu_time_total"
+    ops = [(e.key, getattr(e, key) / 1000 / iters) for e in prof.key_averages() if e.key.startswith("aten::")]
+    ops.sort(key=lambda item: -item[1])
+    total = sum(ms for _, ms in ops)
+    conv = sum(ms for name, ms in ops if "conv" in name)
+    return {"method": method, "iters": iters, "clock": "device" if cuda else "cpu", "total_ms": total,
+            "convolution_share": conv / total if total else 0.0,
+            "top": [{"op": name, "ms": ms, "share": ms / total} for name, ms in ops[:top]]}
+
+
 def bench_bare_smp(cfg, device: torch.device, iters: int, warmup: int) -> dict:
     """One smp DeepLabV3+ on a fixed batch of batch_labeled images: forward, cross-entropy, backward, and a step of
     the preset's optimiser (`make_optimizer`, as training uses).
@@ -275,6 +309,8 @@ def command_line(args) -> str:
         value = getattr(args, name, None)
         if value is not None:
             parts.append(f"--{name} {value}")
+    if getattr(args, "profile", False):
+        parts.append("--profile")
     return " ".join(parts)
 
 
@@ -322,6 +358,12 @@ def format_report(report: dict) -> str:
               f"preset, no timer): {bare['ms_per_iter']:.1f} ms/iteration, {bare['images_per_s']:.1f} images/s, "
               f"peak memory {_memory_text(bare['peak_memory_bytes'])}",
               f"supervised row / bare loop: {report['supervised_vs_bare']:.2f} (images/s)"]
+    if report.get("profile"):
+        prof = report["profile"]
+        lines += ["", f"where a {prof['method'].upper()} iteration spends its time (torch.profiler, self {prof['clock']} "
+                      f"time of aten operators, {prof['iters']} iterations): {prof['total_ms']:.1f} ms per iteration, "
+                      f"{100 * prof['convolution_share']:.0f} % in convolutions"]
+        lines += [f"  {row['op']:<44}{row['ms']:>9.1f} ms {100 * row['share']:>6.1f} %" for row in prof["top"]]
     return "\n".join(lines)
 
 
@@ -342,6 +384,8 @@ def run(args) -> dict:
     methods = {m: bench_method(m, cfg, device, data, args.iters, args.warmup) for m in METHODS}
     bare = bench_bare_smp(cfg, device, args.iters, args.warmup)
     rates.append(matmul_gflops(device, dtype))
+    profiled = profile_method("gps", cfg, device, data, args.iters, args.warmup) if getattr(args, "profile", False) \
+        else None
     gps, cps = methods["gps"], methods["cps"]
     no_data = {m: r["ms_per_iter"] - r["phases_ms"].get("data loading", 0.0) for m, r in methods.items()}
     precision = "bf16 autocast" if (device.type == "cuda" and amp) else "fp32" + (" (AMP is CUDA only)" if amp else "")
@@ -357,7 +401,8 @@ def run(args) -> dict:
                               "passes": gps["pass_units"] / cps["pass_units"]},
             "matmul": {"dtype": str(dtype).replace("torch.", ""), "n": 2048, "samples": rates,
                        "gflops": sum(rates) / len(rates)},
-            "bare_smp": bare, "supervised_vs_bare": methods["supervised"]["images_per_s"] / bare["images_per_s"]}
+            "bare_smp": bare, "supervised_vs_bare": methods["supervised"]["images_per_s"] / bare["images_per_s"],
+            "profile": profiled}
 
 
 def main(args) -> int:

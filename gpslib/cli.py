@@ -170,6 +170,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--warmup", type=int, default=3)
     p.add_argument("--device", default="auto")
     p.add_argument("--out", default=None, help="also write the table as JSON here")
+    p.add_argument("--profile", action="store_true",
+                   help="also list the operators a GPS iteration spends its time in (torch.profiler)")
     p.set_defaults(func=cmd_bench)
     return parser
 

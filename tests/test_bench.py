@@ -16,7 +16,7 @@ GPS_PHASES = {"data loading", "teacher pseudo-labels", "student pseudo-labels", 
 
 def tiny_args(root, out):
     return Namespace(dataset="digits", backbone=None, crop=32, batch=2, amp="true", cutmix="true", iters=1, warmup=0,
-                     device="cpu", out=str(out), data_root=str(root))   # CutMix on: every phase of the paper's GPS
+                     device="cpu", out=str(out), data_root=str(root), profile=True)   # CutMix on: every phase of the paper's GPS
 
 
 @pytest.fixture(scope="module")
@@ -81,6 +81,17 @@ def test_report_measures_against_the_limit(report):
     assert data["bare_smp"]["optimizer"] == "AdamW"                       # the digits preset's optimiser
     assert data["supervised_vs_bare"] == pytest.approx(methods["supervised"]["images_per_s"]
                                                        / data["bare_smp"]["images_per_s"])
+
+
+def test_profile_lists_the_operators_of_a_gps_iteration(report):
+    data, _ = report
+    prof = data["profile"]
+    assert prof["method"] == "gps" and prof["clock"] == "cpu"
+    ops = [row["op"] for row in prof["top"]]
+    assert "aten::convolution_backward" in ops and all(op.startswith("aten::") for op in ops)
+    assert 0 < prof["convolution_share"] < 1
+    assert sum(row["share"] for row in prof["top"]) <= 1 + 1e-9
+    assert "where a GPS iteration spends its time" in bench.format_report(data)
 
 
 def test_matmul_rate_counts_two_n_cubed_per_product(monkeypatch):
