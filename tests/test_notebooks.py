@@ -35,6 +35,7 @@ SMOKE: dict[str, dict] = {
     "08_training_flow.ipynb": {},
     "09_ablations.ipynb": {},
     "11_results.ipynb": {},
+    "intro.ipynb": {},
 }
 
 NOTEBOOKS = sorted(BOOK.glob("*.ipynb"))

@@ -20,6 +20,7 @@ from .tables import (DASH, METHOD_LABELS, PAPER_RAMPDOWN, PAPER_TABLE3, PAPER_TA
                      same_seed_gaps, student_miou, teacher_gain)
 
 CONFIRMED, REFUTED, NOT_SEPARATED = "Confirmed", "Refuted", "Not separated"
+NBSP = "\u00a0"     # keeps "Not separated" on one line in a table cell
 PAIRS = (("GPS", "SupOnly"), ("GPS", "CPS"), ("CPS", "SupOnly"))     # the paper's order, pair by pair
 METHOD_CODES = {label: method for method, label in METHOD_LABELS.items()}
 # Where the book shows each claim (MyST references, resolved when the book is built).
@@ -188,7 +189,7 @@ def catch_up_text(histories: dict[str, History]) -> str:
         gaps = [float(np.mean(list(same_seed_gaps(gps, cps, lambda h: miou_at(h, e)).values())))
                 for e in range(1, epochs + 1)]
         level = next((e for e in range(1, epochs + 1) if all(g <= 0 for g in gaps[e - 1:])), None)
-        lines.append(judged(f"GPS's lead over CPS shrinks from epoch 1 to epoch {epochs} at {partition}",
+        lines.append(judged(f"CPS catching up at {partition} (GPS's lead after epoch 1 minus after epoch {epochs})",
                             lead_shrink(histories, partition),
                             evidence=f"lead after epochs 1-{epochs}: " + ", ".join(f"{g:+.1f}" for g in gaps)
                             + (f" (CPS level from epoch {level} on)" if level else " (GPS ahead at the end)")))
@@ -430,36 +431,37 @@ def checks(results: dict[str, dict[str, History]]) -> list[Check]:
     for partition in partitions_of(main):
         out += [Check(f"{better} > {worse}, {partition}", _paper_gap(partition, better, worse),
                       method_gap(main, better, worse, partition), WHERE["methods"]) for better, worse in PAIRS]
-    fig3 = f"{PAPER_FIG3['GPS'] - PAPER_FIG3['CPS']:+.1f} (City 1/16)"
+    fig3 = f"{PAPER_FIG3['GPS'] - PAPER_FIG3['CPS']:+.1f} (City)"
     for partition in partitions_of(main):
-        out.append(Check(f"GPS ahead of CPS after epoch 1, {partition}", fig3, head_start(main, partition),
+        out.append(Check(f"GPS ahead after epoch 1, {partition}", fig3, head_start(main, partition),
                          WHERE["head start"]))
-        out.append(Check(f"CPS catches up by the end, {partition}", "lead gone by epoch 12",
+        out.append(Check(f"CPS catches up, {partition}", "by epoch 12",
                          lead_shrink(main, partition), WHERE["catch-up"]))
     t4 = by_variant(results.get("table4", {}))
     for better, worse, what in TABLE4_CHECKS:
-        out.append(Check(what[0].upper() + what[1:], f"{_paper_table4_gap(better, worse):+.2f}",
+        out.append(Check(what.replace("adding ", "+ ").replace(" alone", ""),
+                         f"{_paper_table4_gap(better, worse):+.2f}",
                          paired_interval(same_seed_gaps(t4.get(better, []), t4.get(worse, []))), WHERE["table4"]))
     update = by_variant(results.get("update", {}))
-    out.append(Check("Two-step: lower $L_{fps}$ early", "lower (Fig. 6b)",
+    out.append(Check("Two-step: lower $L_{fps}$", "lower",
                      paired_interval(same_seed_gaps(update.get("merged", []), update.get("two_step", []), fps_quarter)),
                      WHERE["update"], digits=3))
     for experiment, where in (("rampup", "rampup"), ("latch", "latch")):
         groups = by_variant(results.get(experiment, {}))
         epochs = groups["adaptive"][0].config.get("epochs") if groups.get("adaptive") else "?"
-        out.append(Check(f"Adaptive > fixed ramp-up, E = {epochs}", DASH,
+        out.append(Check(f"Adaptive > fixed, E = {epochs}", DASH,
                          paired_interval(same_seed_gaps(groups.get("adaptive", []), groups.get("fixed", []))),
                          WHERE[where]))
     rampup = by_variant(results.get("rampup", {}))
-    out.append(Check("No ramp-down > ramp-down of $L_{gps}$",
+    out.append(Check("Without ramp-down of $L_{gps}$ > with",
                      f"{PAPER_RAMPDOWN['1/8'][0] - PAPER_RAMPDOWN['1/8'][1]:+.1f}",
                      paired_interval(same_seed_gaps(rampup.get("adaptive", []), rampup.get("rampdown", []))),
                      WHERE["rampup"]))
     lr = by_variant(results.get("teacher_lr", {}))
     larger, literal = lr.get("larger", []), lr.get("literal", [])
-    out.append(Check("Larger teacher lr: T rises more", DASH,
+    out.append(Check("Larger T lr: T rises more", DASH,
                      paired_interval(same_seed_gaps(larger, literal, teacher_gain)), WHERE["teacher lr"]))
-    out.append(Check("Larger teacher lr: higher S1", DASH, paired_interval(same_seed_gaps(larger, literal)),
+    out.append(Check("Larger T lr: higher S1", DASH, paired_interval(same_seed_gaps(larger, literal)),
                      WHERE["teacher lr"]))
     return [check for check in out if check.result.n]
 
@@ -470,6 +472,6 @@ def scorecard(results: dict[str, dict[str, History]]) -> str:
     rows = checks(results)
     if not rows:
         return "No claim can be judged yet: no runs are recorded."
-    head = ["| claim | paper | lab (95 % CI) | seeds | verdict | shown in |", "|---|---|---|---|---|---|"]
+    head = ["| claim | paper | lab (95 % CI) | seeds | verdict | where |", "|---|---|---|---|---|---|"]
     return "\n".join(head + [f"| {c.claim} | {c.paper} | {c.result.short(c.digits)} | {c.result.n} | "
-                             f"{verdict(c.result)} | {c.where} |" for c in rows])
+                             f"{verdict(c.result).replace(' ', NBSP)} | {c.where} |" for c in rows])

@@ -62,7 +62,9 @@ def show(frame: pd.DataFrame, digits: int | dict[str, int] = 2) -> pd.DataFrame:
         return digits.get(column, 2) if isinstance(digits, dict) else digits
     out = pd.DataFrame({column: [cell(v, places(column)) for v in frame[column]] for column in frame.columns},
                        index=frame.index, dtype=object)
-    out.index = out.index.map(lambda v: cell(v, 2)) if out.index.nlevels == 1 else out.index
+    if out.index.nlevels == 1:     # one header row: the index's name goes to the corner above it
+        out.index = out.index.map(lambda v: cell(v, 2))
+        out.columns.name, out.index.name = out.index.name, None
     return out
 
 
@@ -313,7 +315,8 @@ def commands_table(runs: dict[str, History]) -> pd.DataFrame:
 
 def method_table(main_runs: dict[str, History]) -> pd.DataFrame:
     """The answer in one table: per partition (fewest labels first) and method, the final S1 mIoU (mean and
-    range over seeds) and the same-seed difference to SupOnly and to CPS with its 95 % paired t-interval."""
+    range over seeds) and the same-seed difference to SupOnly and to CPS with its 95 % paired t-interval (whose
+    cell says "one seed" where there is no interval)."""
     rows = {}
     for partition in partitions_of(main_runs):
         runs = {label: runs_by(main_runs, method, partition) for method, label in METHOD_LABELS.items()}
@@ -322,12 +325,11 @@ def method_table(main_runs: dict[str, History]) -> pd.DataFrame:
                 continue
             s1 = [student_miou(h) for h in seeds]
             rows[(partition, label)] = {
-                "S1 (%)": round(float(np.mean(s1)), 1), "seeds": len(s1),
-                "range": f"{min(s1):.1f}-{max(s1):.1f}" if len(s1) > 1 else DASH,
+                "S1 (%)": float(np.mean(s1)), "range": f"{min(s1):.1f}-{max(s1):.1f}" if len(s1) > 1 else DASH,
                 **{f"vs {other}": paired_interval(same_seed_gaps(seeds, runs[other])).short()
                    if other != label and runs[other] else DASH for other in ("SupOnly", "CPS")}}
     table = pd.DataFrame.from_dict(rows, orient="index",
-                                   columns=["S1 (%)", "range", "seeds", "vs SupOnly", "vs CPS"])
+                                   columns=["S1 (%)", "range", "vs SupOnly", "vs CPS"])
     table.index = pd.MultiIndex.from_tuples(table.index, names=["partition", "method"]) if rows else table.index
     return table
 
@@ -416,7 +418,7 @@ def budget_table() -> pd.DataFrame:
 
 
 # The search table's columns in two tables that fit the page: what each run changed, and what it reached.
-SEARCH_SETUP = ["method", "labeled", "backbone", "encoder", "pseudo-labels", "α/β", "CutMix"]
+SEARCH_SETUP = ["labeled", "backbone", "encoder", "pseudo-labels", "α/β", "CutMix"]   # method: the name
 SEARCH_RESULTS = ["S1 after epoch 1 (%)", "S1 mIoU (%)", "lowest digit IoU (%)", "T mIoU (%)", "wall (min)",
                   "note"]
 
