@@ -49,8 +49,10 @@ ABLATIONS: dict[str, dict[str, dict[str, Any]]] = {
 }
 
 EXPERIMENTS: dict[str, dict[str, dict[str, Any]]] = {
+    # Tables 2/3 without CutMix: every partition, each at the preset's epochs for it (config._EPOCHS: about as
+    # many unlabeled images seen at every partition, the paper's rule).
     "main": {_seeded(f"{method}-{p.replace('/', '_')}", seed): {"method": method, "partition": p, "seed": seed}
-             for p in ("1/8", "1/16") for seed in SEEDS for method in ("gps", "cps", "supervised")},
+             for p in ("1/8", "1/16", "1/4", "1/2") for seed in SEEDS for method in ("gps", "cps", "supervised")},
     **{experiment: {_seeded(name, seed): {**params, "seed": seed}
                     for seed in SEEDS for name, params in variants.items()}
        for experiment, variants in ABLATIONS.items()},
@@ -167,14 +169,29 @@ def rerun(experiment: str, names=None, workdir: str | Path | None = None, **budg
 
 def chapter_runs(experiment: str, results_dir: str | Path = RESULTS_DIR, retrain: bool = False,
                  names: str | None = None, **budget: Any) -> dict[str, History]:
-    """A chapter's runs of an experiment: the recorded ones (printing which are missing), or with retrain=True fresh
+    """A chapter's runs of an experiment: the recorded ones (saying which are missing), or with retrain=True fresh
     ones from train.ipynb: `names` (comma-separated; None: all) at `budget` (fields left None keep the preset's)."""
     if retrain:
         wanted = [n for n in names.split(",") if n in EXPERIMENTS[experiment]] if names else None
         return rerun(experiment, wanted, **{k: v for k, v in budget.items() if v is not None})
     runs = load_results(experiment, Path(results_dir))
-    print(missing_text(experiment, EXPERIMENTS[experiment], runs))
+    missing = missing_text(experiment, EXPERIMENTS[experiment], runs)
+    if not missing.startswith("All "):
+        _show_markdown(missing)
     return runs
+
+
+def _show_markdown(text: str) -> None:
+    """Wrapped Markdown in a notebook, the plain text elsewhere."""
+    try:
+        from IPython import get_ipython
+        from IPython.display import Markdown, display
+    except ImportError:
+        get_ipython = None
+    if get_ipython is not None and get_ipython() is not None:
+        display(Markdown(text))
+    else:
+        print(text)
 
 
 def main() -> None:
