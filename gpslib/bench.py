@@ -157,6 +157,17 @@ def _peak_memory(device: torch.device) -> int | None:
     return torch.cuda.max_memory_allocated(device) if device.type == "cuda" else None
 
 
+def _networks(method: str, cfg, device: torch.device):
+    """The method's networks on the device, as training builds them, with their optimisers."""
+    torch.manual_seed(cfg.seed)
+    fmt = torch.channels_last if device.type == "cuda" else torch.contiguous_format
+    nets = {role: net.to(device, memory_format=fmt).train()
+            for role, net in build_networks(cfg, ROLES_OF[method]).items()}
+    opt_students = make_optimizer([nets[r] for r in ("student1", "student2") if r in nets], cfg)
+    opt_teacher = make_optimizer([nets["teacher"]], cfg) if "teacher" in nets else None
+    return nets, opt_students, opt_teacher
+
+
 def _iteration(method: str, nets, opt_students, opt_teacher, batch, cfg, timer) -> None:
     if method == "gps":
         gps_iteration(nets, opt_students, opt_teacher, batch, cfg, w=1.0, timer=timer)
@@ -170,12 +181,7 @@ def bench_method(method: str, cfg, device: torch.device, data, iters: int, warmu
     """Time `warmup + iters` iterations of one method (only the last `iters` count), then count the FLOPs of one
     more, untimed."""
     _fresh_memory(device)
-    torch.manual_seed(cfg.seed)
-    fmt = torch.channels_last if device.type == "cuda" else torch.contiguous_format
-    nets = {role: net.to(device, memory_format=fmt).train()
-            for role, net in build_networks(cfg, ROLES_OF[method]).items()}
-    opt_students = make_optimizer([nets[r] for r in ("student1", "student2") if r in nets], cfg)
-    opt_teacher = make_optimizer([nets["teacher"]], cfg) if "teacher" in nets else None
+    nets, opt_students, opt_teacher = _networks(method, cfg, device)
     timer = PhaseTimer(device)
     source = batches(cfg, device, data, warmup + iters + 1, unlabeled=method != "supervised")
     elapsed = 0.0
@@ -214,12 +220,7 @@ def profile_method(method: str, cfg, device: torch.device, data, iters: int, war
     CUDA), per iteration, after `warmup` unprofiled iterations. The convolution kernels' share is what the
     FLOP rate of a small network is made of; the rest is what gpslib could still shave."""
     from torch.profiler import ProfilerActivity, profile
-    torch.manual_seed(cfg.seed)
-    fmt = torch.channels_last if device.type == "cuda" else torch.contiguous_format
-    nets = {role: net.to(device, memory_format=fmt).train()
-            for role, net in build_networks(cfg, ROLES_OF[method]).items()}
-    opt_students = make_optimizer([nets[r] for r in ("student1", "student2") if r in nets], cfg)
-    opt_teacher = make_optimizer([nets["teacher"]], cfg) if "teacher" in nets else None
+    nets, opt_students, opt_teacher = _networks(method, cfg, device)
     source = batches(cfg, device, data, warmup + iters, unlabeled=method != "supervised")
     quiet = PhaseTimer(device)
     quiet.recording = False
