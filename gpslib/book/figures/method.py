@@ -10,7 +10,7 @@ from ...losses import gaussian_rampup
 from ..tables import describe_run, running_mean
 from .style import (FEEDBACK, FIG_WIDTH_IN, GUIDE, OVERLAP_STYLES, PAGE_WIDTH_IN, PHASE_A, SMALL_PT, TEXT_PT,
                     TITLE_PT, blank, class_key, coincident_labels, figure, finish, label_map_cells, legend_below,
-                    wrap)
+                    loss_axis, wrap)
 
 
 def _box(ax, xy, text, color, width=0.2, height=0.13, fontsize=13):
@@ -143,7 +143,8 @@ def teacher_curve(rows, title=""):
     fig, ax = figure(3.6)
     raw, = ax.plot(it, loss, color=PHASE_A, alpha=0.35, lw=1)
     smooth, = ax.plot(it[window - 1:], mean, color=PHASE_A, lw=2)
-    ax.set(xlabel="phase-a iteration", ylabel="cross-entropy", yscale="log")
+    ax.set(xlabel="phase-a iteration", ylabel="cross-entropy")
+    loss_axis(ax, loss)
     lr_ax = ax.twinx()
     lr, = lr_ax.plot(it, [r["lr_teacher"] for r in rows], color=FEEDBACK, lw=1.2, ls="--")
     lr_ax.set_ylabel("teacher lr", color=FEEDBACK)
@@ -197,7 +198,7 @@ def latch_plot(history, title: str | None = None, smooth_window: int | None = 1)
                ax.plot(frame["iteration"], running_mean(frame["sup_t"], window), color=FEEDBACK)[0]]
     labels = ["$L^s_{sup}/2$ (students)", "$L^t_{sup}$ (teacher)"]
     ax.set_ylabel(wrap(f"cross-entropy on $X^l${mean}", TEXT_PT, 3.0))
-    ax.set_yscale("log")
+    loss_axis(ax, np.concatenate([line.get_ydata() for line in handles]))
     handles.append(w_ax.step(frame["iteration"], frame["w"], where="post", color=FEEDBACK, lw=2)[0])
     labels.append("$w(e)$ used")
     if "alpha_scale" in frame and (frame["alpha_scale"] != 1).any():

@@ -13,7 +13,7 @@ from ..tables import (LOSS_LABELS, METHOD_LABELS, ROLE_LABELS, describe_run, des
                       miou_frame, running_mean)
 from .method import image_grid
 from .style import (METHOD_COLORS, OVERLAP_STYLES, TEXT_PT, blank, coincident_labels, figure, finish,
-                    legend_below, wrap, zoom_after_start)
+                    legend_below, loss_axis, wrap, zoom_after_start)
 
 TERM_COLORS = {term: f"C{i}" for i, term in enumerate(LOSS_LABELS)}   # a loss term keeps its colour in every panel
 NETWORK_STYLES = {"S1": dict(ls="-", marker="o"), "S2": dict(ls=(0, (1, 1)), marker="^"),
@@ -50,8 +50,9 @@ def plot_losses(history: History, smooth: int | None = None):
         for term, rows in part.groupby("term", sort=False):
             line, = ax.plot(rows["iteration"], running_mean(rows["value"], window), color=TERM_COLORS[term], lw=1.6)
             handles.setdefault(term, line)
-        ax.set_yscale("log")
-        ax.set_title(wrap(f"phase {phase}, {window}-it mean", TEXT_PT, _axes_width(ax)), fontsize=TEXT_PT)
+        loss_axis(ax, np.concatenate([line.get_ydata() for line in ax.lines]))
+        mean = f", {window}-it mean" if window > 1 else ""
+        ax.set_title(wrap(f"phase {phase}{mean}", TEXT_PT, _axes_width(ax)), fontsize=TEXT_PT)
         ax.set_xlabel("iteration" if phase.startswith("a") else "iteration after phase a")
     axes[0][0].set_ylabel("cross-entropy (running mean)")
     terms = [t for t in LOSS_LABELS if t in handles]

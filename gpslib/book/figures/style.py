@@ -9,6 +9,7 @@ import numpy as np
 from matplotlib.font_manager import FontProperties
 from matplotlib.patches import Patch
 from matplotlib.text import Text
+from matplotlib.ticker import LogFormatter
 
 # One colour per step of a GPS iteration, used by every figure that shows the steps.
 PHASE_A = "#555555"    # teacher pre-training on labeled data
@@ -202,6 +203,23 @@ OVERLAP_STYLES = [dict(ls="-", lw=3.2), dict(ls=(0, (5, 2)), lw=2.0), dict(ls=(0
 
 
 # ------------------------------------------------------------------ zoom
+def loss_axis(ax, values) -> None:
+    """A log y axis where the values span more than a factor of 3, labelled with plain numbers (0.1, 2, 10) and
+    only as many minor labels as stay apart; a linear one over a narrower span, where log ticks would crowd."""
+    values = np.asarray([v for v in np.ravel(values) if np.isfinite(v) and v > 0])
+    if len(values) and values.max() / values.min() > 3:
+        ax.set_yscale("log")
+        ax.yaxis.set_major_formatter(_PlainLog(labelOnlyBase=False))
+        ax.yaxis.set_minor_formatter(_PlainLog(labelOnlyBase=False, minor_thresholds=(1.2, 0.5)))
+
+
+class _PlainLog(LogFormatter):
+    """Log-axis labels as plain numbers (0.1, 2, 10) rather than 1e-01."""
+
+    def _num_to_string(self, x, vmin, vmax):
+        return f"{x:g}"
+
+
 def zoom_after_start(ax, values: dict, start: float = 1.0, unit: str = "%", what: str = "epoch",
                      pad: float = 0.08) -> str:
     """Set the y range to the data from x >= start when the points before it (an untrained start) would squash
