@@ -161,7 +161,7 @@ def test_teacher_text_names_found_and_missed_digits():
     names = ["background", "0", "1", "2"]
     quality = {"miou": 0.5, "val_images": 8}
     some = explain.teacher_text({**quality, "iou": [0.9, 0.6, 0.01, 0.3]}, names, 10)
-    assert "digits 0, 2" in some and "misses 1" in some and "50.0 %" in some
+    assert "digits 0, 2" in some and "misses 1" in some and "50.0%" in some
     assert "every digit" in explain.teacher_text({**quality, "iou": [0.9, 0.6, 0.2, 0.3]}, names, 10)
     none = explain.teacher_text({**quality, "iou": [0.9, 0.0, 0.01, 0.05]}, names, 10)
     assert "no digit" in none and "misses" not in none

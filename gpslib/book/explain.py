@@ -263,7 +263,7 @@ def network_text(cfg) -> str:
     from ..models import build_networks
 
     counts = count_parameters(build_networks(cfg, ("teacher",))["teacher"])
-    parts = ", ".join(f"{part} {n / 1e6:.2f} M" for part, n in counts.items())
+    parts = ", ".join(f"{part} {n / 1e6:.2f} M" if n >= 1e4 else f"{part} {n:,}" for part, n in counts.items())
     return (f"The digits preset ({cfg.backbone}, {cfg.decoder_channels} decoder channels, {cfg.num_classes} "
             f"classes): {parts}; **{3 * sum(counts.values()) / 1e6:.1f} M parameters** for three networks.")
 
@@ -278,7 +278,7 @@ def encoder_text(cfg, nets: dict[str, nn.Module]) -> str:
     heads_differ = not torch.equal(nets["teacher"].segmentation_head[0].weight,
                                    nets["student1"].segmentation_head[0].weight)
     return (f"The encoder classifies renders of {facts['held_out_digits']} held-out reserved digits with "
-            f"**{facts['held_out_accuracy']:.1%} accuracy** (chance: 10 %), after {facts['iterations']} "
+            f"**{facts['held_out_accuracy']:.1%} accuracy** (chance: 10%), after {facts['iterations']} "
             f"iterations of batch {facts['batch']} (AdamW, lr {facts['lr']}) on {facts['images']} renders of "
             f"{facts['source_digits']} reserved source digits ({facts['seconds'] / 60:.1f} min on a CPU). "
             f"T and S1 {'share' if shared else 'do not share'} this encoder start; their heads "
@@ -356,7 +356,7 @@ def teacher_text(quality: dict, class_names: list[str], iterations: int, floor: 
     digits = dict(zip(class_names[1:], quality["iou"][1:]))
     found = [name for name, iou in digits.items() if iou > floor]
     missed = [name for name in digits if name not in found]
-    text = (f"After {iterations} phase-a iterations the teacher reaches **{100 * quality['miou']:.1f} % "
+    text = (f"After {iterations} phase-a iterations the teacher reaches **{100 * quality['miou']:.1f}% "
             f"mIoU** on {quality['val_images']} val scenes. ")
     if not found:
         return text + (f"It segments no digit: every digit's IoU is at most {floor:.0%}, so it predicts "
@@ -431,7 +431,7 @@ def guide_table(step: dict):
 def background_text(step: dict, batch: gps.Batch) -> str:
     """How much of the step's Y^t says background, next to the hidden masks' share, as Markdown."""
     guide = float((step["labels"]["Y^t"] == 0).float().mean())
-    text = f"$Y^t$ calls **{guide:.0%}** of this batch's pixels background"
+    text = f"The teacher's Y^t calls **{guide:.0%}** of this batch's pixels background"
     hidden = getattr(batch, "hidden", None)
     if hidden is None:
         return text + "."
@@ -509,8 +509,8 @@ def latch_report(history) -> dict:
     lr = history.iterations[0].get("lr_teacher") if history.iterations else None
     text = latch_text(history)
     if lr is not None:
-        text += (f"\n\nThe teacher's lr after phase a was {lr:.2e} (lr × {history.meta['max_iter']}"
-                 "$^{-0.9}$): a short run gives a far larger value than VOC 1/8's 7.3e-7.")
+        text += (f"\n\nThe teacher's lr after phase a was {lr:.2e} (lr × {history.meta['max_iter']}^-0.9): "
+                 "a short run gives a far larger value than VOC 1/8's 7.3e-7.")
     return {"epoch": latch.get("latched_epoch"), "iteration": latch.get("latched_iteration"), "text": text,
             "per_epoch": latch_losses(history)}
 
