@@ -182,6 +182,27 @@ def machine_paths(page: str, parts: Parts, anywhere,
     return sorted(set(found), key=lambda o: (o.kind, o.text))
 
 
+# ---- the build ----------------------------------------------------------------------------------
+
+ANSI = re.compile(r"\x1b\[[0-9;]*m")
+
+
+def build_problems(log: str) -> str:
+    """What a failed build's log says went wrong, without the rest: Sphinx's warnings and errors, and for
+    a chapter that failed to execute, its cell and the exception's last line."""
+    lines = [ANSI.sub("", line).rstrip() for line in log.splitlines()]
+    kept: list[str] = []
+    for i, line in enumerate(lines):
+        if re.search(r"\b(WARNING|ERROR|CRITICAL)\b", line) and "IPKernelApp" not in line:
+            kept.append(line)
+        elif "An error occurred while executing the following cell" in line:
+            end = next((j for j in range(i + 2, len(lines)) if set(lines[j].strip()) == {"-"}), i)
+            kept.append("\n".join(lines[i:end + 1]))
+        elif re.match(r"^[\w.]*(Error|Exception)\b.*: ", line.strip()):
+            kept.append(line.strip())
+    return "\n".join(dict.fromkeys(kept))
+
+
 # ---- the book's pages and notebooks -------------------------------------------------------------
 
 def toc_files() -> list[str]:

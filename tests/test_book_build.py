@@ -116,6 +116,29 @@ def test_wide_tables_report_tables_wider_than_the_column():
     assert bb.column_chars({"pre": [{"chars": 77}, {"chars": 78}]}) == 77 and bb.column_chars(None) is None
 
 
+def test_build_problems_keep_warnings_and_the_failing_cell_only():
+    log = """Running Sphinx v7.4.7
+\x1b[01mreading sources... \x1b[39;49;00m[ 43%] book/06
+[IPKernelApp] WARNING | Kernel is running over TCP without encryption.
+book/02_data.ipynb:4: WARNING: image file not readable: x.png
+nbclient.exceptions.CellExecutionError: An error occurred while executing the following cell:
+------------------
+print(claims.seed_noise(runs))
+------------------
+
+  File "x.py", line 1, in <module>
+\x1b[31mAttributeError\x1b[39m: module 'gpslib.book.claims' has no attribute 'seed_noise'
+\x1b[31mAttributeError\x1b[39m: module 'gpslib.book.claims' has no attribute 'seed_noise'
+myst_nb.core.execute.base.ExecutionError: /src/book/06_feedback_rampup.ipynb
+"""
+    assert bb.build_problems(log).splitlines() == [
+        "book/02_data.ipynb:4: WARNING: image file not readable: x.png",
+        "nbclient.exceptions.CellExecutionError: An error occurred while executing the following cell:",
+        "------------------", "print(claims.seed_noise(runs))", "------------------",
+        "AttributeError: module 'gpslib.book.claims' has no attribute 'seed_noise'",
+        "myst_nb.core.execute.base.ExecutionError: /src/book/06_feedback_rampup.ipynb"]
+
+
 def test_offence_prints_one_line_of_at_most_100_characters():
     line = str(bb.Offence("book/x.html", "kind", "a\nb" * 100))
     assert "\n" not in line and line.startswith("book/x.html: kind: a\\nb") and len(line) <= 120
@@ -195,7 +218,8 @@ def browser(book):
 
 @pytest.mark.notebook
 def test_book_builds_without_warnings(book):
-    assert book.result.returncode == 0, book.result.stdout[-6000:] + book.result.stderr[-6000:]
+    log = book.result.stdout + book.result.stderr
+    assert book.result.returncode == 0, bb.build_problems(log) or log[-6000:]
     assert (book.html / "index.html").exists()
     assert len(book.pages) == len(toc_files()), f"pages missing: {sorted(book.pages)}"
     chapter = book.pages.get("book/01_gps_in_one_picture.html", "")
@@ -228,17 +252,22 @@ def capacity(browser) -> int:
     return min([c for c in measured if c] or [bb.COLUMN_CHARS])
 
 
-def _parts(book, page) -> bb.Parts:
+def _built(book, page) -> None:
+    if not book.pages:
+        pytest.skip("the build wrote no page (test_book_builds_without_warnings says why)")
     if page not in book.pages:
         pytest.fail(f"{page} was not built", pytrace=False)
+
+
+def _parts(book, page) -> bb.Parts:
+    _built(book, page)
     return bb.read_parts(book.pages[page])
 
 
 def _browsed(book, browser, page):
     if browser is None:
         pytest.skip("no chromium (/usr/bin/chromium or on PATH): this check needs a browser")
-    if page not in book.pages:
-        pytest.fail(f"{page} was not built", pytrace=False)
+    _built(book, page)
     return browser[page]
 
 
