@@ -122,10 +122,11 @@ def drawn_texts(ax):
 
 def test_every_font_is_at_least_9_pt_once_the_page_shows_the_figure(drawn):
     for name, fig in drawn.items():
-        shown = min(1.0, COLUMN_PX / png_width(fig))              # a wider PNG is shrunk to the column
+        width = png_width(fig)
+        shown = min(1.0, COLUMN_PX / width)                         # a wider PNG is shrunk to the column
         smallest = min(t.get_fontsize() for t in visible_texts(fig)) * shown
         assert smallest >= style.MIN_FONT_PT, f"{name}: {smallest:.1f} pt on the page"
-        assert png_width(fig) <= COLUMN_PX, f"{name} is drawn wider than the column"
+        assert width <= COLUMN_PX, f"{name} is drawn wider than the column"
 
 
 def test_the_page_rule_itself_fails_a_figure_wider_than_the_column():
@@ -197,6 +198,14 @@ def test_runs_that_differ_keep_their_own_lines_and_a_shared_start_is_named():
     assert len(fig.axes[0].lines) == 2
     fig = figures.plot_pseudo_label_accuracy(history())
     assert not any("identical" in label for label in legend_labels(fig)) and len(fig.axes[0].lines) == 3
+
+
+def test_figures_of_no_runs_say_so():
+    empty = History({"dataset": "digits", "partition": "1/8", "method": "gps"}, {"device": "cpu"})
+    for fig in (figures.plot_miou_curves({}), figures.plot_fps_flow({}), figures.plot_rampup_variants({}),
+                figures.plot_losses(empty)):
+        texts = [t.get_text() for ax in fig.axes for t in ax.texts]
+        assert any("no recorded runs" in t or "No loss" in t for t in texts)
 
 
 def test_coincidence_helpers_follow_their_tolerance():

@@ -88,6 +88,8 @@ def legend_below(fig, handles, labels, fontsize: float = SMALL_PT, ncol: int | N
     """A figure legend under the axes (constrained layout keeps its room), read row by row, in the fewest rows
     whose columns fit the figure's width (or in `ncol` columns)."""
     labels = [str(label) for label in labels]
+    if not labels:
+        return None
     if ncol is None:
         handle_pt = 2.0 * fontsize + 0.8 * fontsize + 2.0 * fontsize    # line sample + its gap + the column gap
         widths = [text_width_pt(label, fontsize) + handle_pt for label in labels]
