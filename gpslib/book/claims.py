@@ -20,7 +20,7 @@ from .tables import (DASH, METHOD_LABELS, PAPER_RAMPDOWN, PAPER_TABLE3, PAPER_TA
                      same_seed_gaps, student_miou, teacher_gain)
 
 CONFIRMED, REFUTED, NOT_SEPARATED = "Confirmed", "Refuted", "Not separated"
-NBSP = "\u00a0"     # keeps "Not separated" on one line in a table cell
+NBSP = "\u00a0"     # keeps "Not separated", "2.3 to 6.3" or "E = 4" on one line in a table cell
 PAIRS = (("GPS", "SupOnly"), ("GPS", "CPS"), ("CPS", "SupOnly"))     # the paper's order, pair by pair
 METHOD_CODES = {label: method for method, label in METHOD_LABELS.items()}
 # Where the book shows each claim (MyST references, resolved when the book is built).
@@ -435,7 +435,7 @@ def checks(results: dict[str, dict[str, History]]) -> list[Check]:
     for partition in partitions_of(main):
         out.append(Check(f"GPS ahead after epoch 1, {partition}", fig3, head_start(main, partition),
                          WHERE["head start"]))
-        out.append(Check(f"CPS catches up, {partition}", "by epoch 12",
+        out.append(Check(f"CPS catches up, {partition}", f"by epoch{NBSP}12",
                          lead_shrink(main, partition), WHERE["catch-up"]))
     t4 = by_variant(results.get("table4", {}))
     for better, worse, what in TABLE4_CHECKS:
@@ -449,7 +449,7 @@ def checks(results: dict[str, dict[str, History]]) -> list[Check]:
     for experiment, where in (("rampup", "rampup"), ("latch", "latch")):
         groups = by_variant(results.get(experiment, {}))
         epochs = groups["adaptive"][0].config.get("epochs") if groups.get("adaptive") else "?"
-        out.append(Check(f"Adaptive > fixed, E = {epochs}", DASH,
+        out.append(Check(f"Adaptive > fixed, E{NBSP}={NBSP}{epochs}", DASH,
                          paired_interval(same_seed_gaps(groups.get("adaptive", []), groups.get("fixed", []))),
                          WHERE[where]))
     rampup = by_variant(results.get("rampup", {}))
@@ -473,5 +473,7 @@ def scorecard(results: dict[str, dict[str, History]]) -> str:
     if not rows:
         return "No claim can be judged yet: no runs are recorded."
     head = ["| claim | paper | lab (95 % CI) | seeds | verdict | where |", "|---|---|---|---|---|---|"]
-    return "\n".join(head + [f"| {c.claim} | {c.paper} | {c.result.short(c.digits)} | {c.result.n} | "
-                             f"{verdict(c.result).replace(' ', NBSP)} | {c.where} |" for c in rows])
+    def cell(text: str) -> str:
+        return text.replace(" to ", f"{NBSP}to{NBSP}").replace("Not separated", f"Not{NBSP}separated")
+    return "\n".join(head + [f"| {c.claim} | {c.paper} | {cell(c.result.short(c.digits))} | {c.result.n} | "
+                             f"{cell(verdict(c.result))} | {c.where} |" for c in rows])
