@@ -196,6 +196,8 @@ def test_printable_wraps_under_the_label_and_hides_paths():
     assert all(len(line) <= 79 for line in lines) and lines[-1] == "short: line"
     assert lines[0].startswith("source:    every masked image of <temporary folder>/my_data")
     assert lines[1].startswith(" " * 11 + "word")
+    for pad in range(60, 75):                                         # the label is never cut in two
+        assert "<temporary folder>/my_data" in explain.printable("x" * pad + f" {temp}")
 
 
 def test_warnings_and_errors_as_markdown():
@@ -203,8 +205,7 @@ def test_warnings_and_errors_as_markdown():
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         warnings.warn(f"The masks in {temp} are unbalanced. Pixel histogram:\n 0 background 99%")
-    assert explain.warnings_text(caught) == ("**Warning**: The masks in <temporary folder>/my_data are "
-                                             "unbalanced. Pixel histogram:")
-    assert explain.warnings_text([]) == ""
+    assert explain.warnings_text(caught) == "**Warning**: The masks in `<temporary folder>/my_data` are unbalanced."
+    assert explain.warnings_text([]) == "No warning."
     assert explain.error_text(ValueError(f"{temp}/a.png is bad")) == \
-        "**ValueError**: <temporary folder>/my_data/a.png is bad"
+        "**ValueError**: `<temporary folder>/my_data/a.png` is bad"

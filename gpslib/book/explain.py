@@ -44,38 +44,42 @@ def filled(frame):
     return frame.astype(object).where(frame.notna(), MISSING)
 
 
-def relative_paths(text: str) -> str:
+def relative_paths(text: str, markdown: bool = False) -> str:
     """`text` with every absolute path below the project, the data or runs folder or the temporary folder
-    written as `paths.shown` writes it, so an output never names the folders of the machine that ran it."""
+    written as `paths.shown` writes it, so an output never names the folders of the machine that ran it.
+    For Markdown each path becomes code, or "<temporary folder>" would read as an HTML tag."""
     bases = {paths.REPO_ROOT, paths.DATA_DIR, paths.RUNS_DIR, Path(tempfile.gettempdir())}
     bases |= {base.resolve() for base in bases}
     for base in sorted(map(str, bases), key=len, reverse=True):     # the longest first: data/ inside the project
         text = re.sub(re.escape(base) + r"(?:/[\w.<>*{}-]+)*",
-                      lambda m: _shown_path(m.group(0)), text)
+                      lambda m: _shown_path(m.group(0), markdown), text)
     return text
 
 
-def _shown_path(path: str) -> str:
+def _shown_path(path: str, markdown: bool) -> str:
     trail = path[len(path.rstrip(".")):]                           # a sentence's full stop is not the path's
-    return paths.shown(path.rstrip(".")) + trail
+    shown = paths.shown(path.rstrip("."))
+    return (f"`{shown}`" if markdown else shown) + trail
 
 
 def printable(text: str, width: int = 79) -> str:
     """A report such as `gpslib splits` prints it, its paths relative and every line within `width`: a long
     line wraps under the text that follows its "label:" column."""
-    lines = []
-    for line in relative_paths(text).splitlines():
+    lines, keep = [], "<temporary\u00a0folder>"                        # never broken across lines
+    for line in relative_paths(text).replace("<temporary folder>", keep).splitlines():
         label = re.match(r"\s*[\w ]+:\s+", line)
         indent = " " * (len(label.group(0)) if label and len(label.group(0)) < 20 else 4)
         lines += textwrap.wrap(line, width, subsequent_indent=indent, break_on_hyphens=False,
                                break_long_words=False) if len(line) > width else [line]
-    return "\n".join(lines)
+    return "\n".join(lines).replace(keep, "<temporary folder>")
 
 
 def warnings_text(caught) -> str:
     """The warnings caught by `warnings.catch_warnings(record=True)`, each as one Markdown paragraph (its
-    first line, paths relative); "" when there were none."""
-    return "\n\n".join(f"**Warning**: {relative_paths(str(w.message).splitlines()[0])}" for w in caught)
+    first line, paths relative, without a last clause that announces what followed it, such as "Pixel
+    histogram:"), or "No warning."."""
+    firsts = [re.sub(r"\s*[^.;:]*:$", "", str(w.message).splitlines()[0]) for w in caught]
+    return "\n\n".join(f"**Warning**: {relative_paths(first, markdown=True)}" for first in firsts) or "No warning."
 
 
 def source_markdown(*functions, width: int = 79) -> str:
@@ -561,9 +565,9 @@ def run_text(history) -> str:
     from .tables import describe_run
 
     return (f"{describe_run(history)}; {history.meta['wall_time_s']:.0f} s.\n\nThe lists: "
-            f"{relative_paths(str(history.meta.get('partition_source')))}.")
+            f"{relative_paths(str(history.meta.get('partition_source')), markdown=True)}.")
 
 
 def error_text(error: Exception) -> str:
     """An error as the reader should see it: its type in bold, then its message with relative paths."""
-    return f"**{type(error).__name__}**: {relative_paths(str(error))}"
+    return f"**{type(error).__name__}**: {relative_paths(str(error), markdown=True)}"
