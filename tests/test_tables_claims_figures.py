@@ -472,7 +472,8 @@ def test_teacher_lr_text_pairs_the_larger_lr_with_the_literal_one():
 # ---------------------------------------------------------------- one run, and the run tables
 def test_latch_and_learned_texts_say_the_finding_first():
     assert claims.latch_text(make_history()).startswith("**The latch fired** at the end of epoch 2 (iteration 7)")
-    assert claims.latch_text(make_history(latch=None)).startswith("**The latch did not fire**")
+    assert claims.latch_text(make_history(latch=None)).startswith("**The latch did not fire**: in 3 epochs the")
+    assert "in 1 epoch the" in claims.latch_text(make_history(latch=None, epochs=1))
     assert claims.latch_text(make_history(rampup="fixed")).startswith("**No latch**, by design")
     assert claims.latch_text(make_history("cps")).startswith("**No ramp-up**")
     h = make_history(final=0.5)

@@ -71,8 +71,9 @@ def latch_text(history: History) -> str:
     if rampup != "adaptive":
         return f"**No latch**, by design: `rampup={rampup!r}` keeps r = {latch.get('r')}."
     if latch.get("latched_epoch") is None:
-        return (f"**The latch did not fire**: in {epochs} epochs the students' `L^s_sup/2` never fell to the "
-                f"teacher's `L^t_sup`, so w(e) followed the plain Gaussian ramp-up (r = E = {epochs}).")
+        return (f"**The latch did not fire**: in {epochs} epoch{'s' if epochs != 1 else ''} the students' "
+                f"`L^s_sup/2` never fell to the teacher's `L^t_sup`, so w(e) followed the plain Gaussian "
+                f"ramp-up (r = E = {epochs}).")
     return (f"**The latch fired** at the end of epoch {latch['latched_epoch']} (iteration "
             f"{latch['latched_iteration']}): `L^s_sup/2 <= L^t_sup`, so r := {latch.get('r'):g} and w = 1 from the "
             "next iteration on.")
