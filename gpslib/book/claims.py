@@ -7,7 +7,6 @@ contains 0, or there is one seed and so no interval).
 """
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 
 import numpy as np
