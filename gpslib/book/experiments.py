@@ -142,8 +142,8 @@ def missing_text(experiment: str, names, have) -> str:
         variant = variant_of(name)
         seeds.setdefault(variant, []).append(name[len(variant) + 2:] or "0")
     listed = ", ".join(f"{variant} (seed{'s' if len(s) > 1 else ''} {', '.join(s)})" for variant, s in seeds.items())
-    return (f"Not recorded yet in '{experiment}': {listed} "
-            f"(record with `python -m gpslib.book.experiments {experiment} {' '.join(missing)}`).")
+    return (f"Not recorded yet in '{experiment}': {listed}. "
+            f"`python -m gpslib.book.experiments {experiment}` records the missing runs.")
 
 
 def rerun(experiment: str, names=None, workdir: str | Path | None = None, **budget: Any) -> dict[str, History]:
@@ -195,9 +195,11 @@ def _show_markdown(text: str) -> None:
 
 
 def main() -> None:
-    """python -m gpslib.book.experiments EXPERIMENT [NAME ...]: record runs (all of the experiment by default)."""
+    """python -m gpslib.book.experiments EXPERIMENT [NAME ...]: record the named runs (again, if they are recorded
+    already), or, without names, every run of the experiment that is not recorded yet."""
     import sys
-    experiment, names = sys.argv[1], sys.argv[2:] or list(EXPERIMENTS[sys.argv[1]])
+    experiment = sys.argv[1]
+    names = sys.argv[2:] or [name for name in EXPERIMENTS[experiment] if not result_path(experiment, name).is_file()]
     for name in names:
         path = record(experiment, name)
         print(path, json.loads(path.read_text())["evals"][-1].get("miou_student1"), flush=True)
