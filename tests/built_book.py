@@ -16,14 +16,17 @@ from pathlib import Path
 
 import yaml
 
+from gpslib import book
+
 ROOT = Path(__file__).resolve().parents[1]
 
 # Characters a <pre> line holds before it scrolls, at a 1280 px window: measured with PROBE (below) in
 # headless Chromium on pages of a built book (its _static CSS, navigation sidebar shown): the text
 # column is 688 px, a code cell's <pre> keeps 652 px inside its 1rem padding (an output's 656 px) and
 # DejaVu Sans Mono at 14 px (the theme's 0.875em) advances 8.43 px: 77 characters. The tests measure
-# it again on every build when Chromium is there; this number stands in when it is not.
-COLUMN_CHARS = 77
+# it again on every build when Chromium is there; this number (the one gpslib.book wraps its text to) stands in
+# when it is not.
+COLUMN_CHARS = book.COLUMN_CHARS
 
 CHROMIUM_FLAGS = ("--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
                   "--disable-component-update", "--disable-sync", "--no-first-run", "--hide-scrollbars")

@@ -2,6 +2,10 @@
 helpers its chapters call. It sits above the GPS system (config, data, models, losses, train, evaluate, ...),
 which never imports it."""
 
+# Monospace characters one line of a code cell or output holds in the rendered page: the 688 px column less the
+# block's padding, at the theme's 14 px DejaVu Sans Mono (8.43 px a character). The built-book test measures it.
+COLUMN_CHARS = 77
+
 
 def say(markdown: str):
     """Show a computed sentence or table as Markdown that wraps in the page (the last line of a cell)."""

@@ -21,6 +21,7 @@ import torch
 from torch import nn
 
 from .. import losses, paths
+from . import COLUMN_CHARS
 from .claims import latch_text
 from ..config import PAPER_PARTITIONS, make_config, preset
 from ..cost import PAPER_TABLE1, cost_table
@@ -62,7 +63,7 @@ def _shown_path(path: str, markdown: bool) -> str:
     return (f"`{shown}`" if markdown else shown) + trail
 
 
-def printable(text: str, width: int = 79) -> str:
+def printable(text: str, width: int = COLUMN_CHARS) -> str:
     """A report such as `gpslib splits` prints it, its paths relative and every line within `width`: a long
     line wraps under the text that follows its "label:" column."""
     lines, keep = [], "<temporary\u00a0folder>"                        # never broken across lines
@@ -82,7 +83,7 @@ def warnings_text(caught) -> str:
     return "\n\n".join(f"**Warning**: {relative_paths(first, markdown=True)}" for first in firsts) or "No warning."
 
 
-def source_markdown(*functions, width: int = 79) -> str:
+def source_markdown(*functions, width: int = COLUMN_CHARS) -> str:
     """The source of `functions` as a Markdown code block whose lines fit the page and stay valid Python:
     a trailing comment moves above its line, a long code line breaks after a comma inside brackets, a long
     docstring or comment line wraps at a space."""
