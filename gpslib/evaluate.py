@@ -17,6 +17,7 @@ import torch.distributed as dist
 import torch.nn.functional as F
 
 from .data.palette import IGNORE
+from .losses import label_map
 from .models import ROLES, predict_no_grad
 
 PSEUDO_SEED = 7919  # fixed augmentation of the unlabeled images that score pseudo-labels
@@ -169,7 +170,7 @@ def evaluate(model, dataset, num_classes: int, mode: str = "whole", crop: int | 
                 images = torch.stack([g[0] for g in group]).to(device, non_blocking=True)
                 masks = torch.stack([g[1] for g in group]).to(device, non_blocking=True)
                 logits = predict_logits(model, images, mode=mode, crop=crop, num_classes=num_classes)
-                matrix.update(logits.argmax(1), masks)
+                matrix.update(label_map(logits), masks)
     finally:
         model.train(was_training)
     matrix.all_reduce()
@@ -201,7 +202,7 @@ def pseudo_label_quality(nets: dict, unlabeled, num_classes: int, n_images: int,
         with autocast():
             for name, roles in sources.items():
                 probs = sum(predict_no_grad(nets[r], x).float().softmax(1) for r in roles)
-                labels[name] = probs.argmax(1)
+                labels[name] = label_map(probs)
                 matrices[name].update(labels[name], y)
         if len(labels) == 2:
             agree += int((labels["teacher"] == labels["students"]).sum())

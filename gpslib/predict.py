@@ -13,6 +13,7 @@ from .data.palette import colorize
 from .data.transforms import eval_transform
 from .errors import GpslibError
 from .evaluate import predict_logits
+from .losses import label_map
 from .models import build_segmenter
 
 
@@ -46,7 +47,7 @@ def predict_mask(net, image: Image.Image, cfg: Config, device: str = "cpu") -> n
     pixels = np.asarray(image)
     x = eval_transform()(pixels, np.zeros(pixels.shape[:2], np.uint8))[0][None].to(device)
     logits = predict_logits(net, x, mode=cfg.eval_mode, crop=cfg.eval_crop or cfg.crop_size)
-    return logits.argmax(1)[0].cpu().numpy().astype(np.uint8)
+    return label_map(logits)[0].cpu().numpy().astype(np.uint8)
 
 
 def overlay(image: Image.Image, mask: np.ndarray, opacity: float = 0.55) -> Image.Image:

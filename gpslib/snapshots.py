@@ -16,7 +16,7 @@ import numpy as np
 import torch
 
 from .evaluate import PSEUDO_SEED, predict_logits
-from .losses import averaged_label
+from .losses import averaged_label, label_map
 from .models import ROLES, unwrap
 
 
@@ -66,10 +66,10 @@ def take(nets: dict, val, unlabeled, n: int, device, autocast=nullcontext, memor
                 logits = {role: _logits(net, x, mode, crop) for role, net in nets.items()}
             if part == "val":
                 for role, value in logits.items():
-                    maps[f"val/{role}/{i}"] = value.argmax(1)[0].cpu().numpy()
+                    maps[f"val/{role}/{i}"] = label_map(value)[0].cpu().numpy()
                 continue
             if "teacher" in logits:
-                maps[f"unlabeled/teacher/{i}"] = logits["teacher"].argmax(1)[0].cpu().numpy()
+                maps[f"unlabeled/teacher/{i}"] = label_map(logits["teacher"])[0].cpu().numpy()
             students = [logits[r] for r in ROLES[1:] if r in logits]
             if len(students) == 2:
                 maps[f"unlabeled/students/{i}"] = averaged_label(*students)[0].cpu().numpy()

@@ -117,3 +117,12 @@ def test_rampup_state_round_trip():
         r.observe(torch.tensor(1.0), torch.tensor(1.0), 1, 1)
         r.end_epoch(1, 1)
     assert ramp.latched_epoch == copy.latched_epoch == 1   # mean s/2 = 1.0 <= 1.0
+
+
+def test_label_map_is_argmax_over_classes_with_its_tie_rule():
+    scores = torch.randint(0, 3, (3, 11, 17, 9)).float()          # small integers: many ties
+    assert torch.equal(losses.label_map(scores), scores.argmax(1))
+    assert torch.equal(losses.label_map(torch.zeros(2, 5, 4, 4)), torch.zeros(2, 4, 4, dtype=torch.long))
+    logits = torch.randn(2, 11, 8, 8), torch.randn(2, 11, 8, 8)
+    expected = ((logits[0].softmax(1) + logits[1].softmax(1)) / 2).argmax(1)
+    assert torch.equal(losses.averaged_label(*logits), expected)

@@ -37,7 +37,7 @@ def no_timer(_phase: str) -> AbstractContextManager:
 
 def pseudo_label(net: nn.Module, batch: Batch, mode: str = "eval") -> Tensor:
     """argmax of one network on the unmixed X^u, mixed like the inputs (Y^t, or Y^{s_k} under CutMix)."""
-    return batch.mixed(predict_no_grad(net, batch.x_u, mode).argmax(1))
+    return batch.mixed(losses.label_map(predict_no_grad(net, batch.x_u, mode)))
 
 
 def feedback_label(s1: nn.Module, s2: nn.Module, batch: Batch, mode: str = "eval") -> Tensor:
@@ -76,7 +76,7 @@ def guide_objective(t: nn.Module | None, s1: nn.Module, s2: nn.Module, batch: Ba
             l_gps = terms["gps"] = losses.gps_loss(u1, u2, y_t)                  # eq. 5
         if use_u and cfg.use_cps:
             if batch.boxes is None:   # CPS without CutMix: each student's own training forward, detached
-                y_s1, y_s2 = u1.detach().argmax(1), u2.detach().argmax(1)
+                y_s1, y_s2 = losses.label_map(u1.detach()), losses.label_map(u2.detach())
             l_cps = terms["cps"] = losses.cps_loss(u1, u2, y_s1, y_s2)          # eq. 6
         loss = losses.guide_loss(terms["sup_s"], l_gps, l_cps, cfg.alpha * alpha_scale, cfg.beta)   # eq. 7
     terms["guide"] = loss
