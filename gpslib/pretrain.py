@@ -96,7 +96,7 @@ def pretrain_encoder(backbone: str, settings: dict | None = None, log=print) -> 
             loss.backward()
             optimizer.step()
             if log is not None and (it + 1) % 100 == 0:
-                log(f"pre-training the {backbone} encoder on reserved digits: iteration {it + 1}/{s['iterations']}, "
+                log(f"encoder pre-training ({backbone}, reserved digits): {it + 1}/{s['iterations']}, "
                     f"loss {loss.item():.3f}")
     facts = dict(s, backbone=backbone, version=VERSION, source_digits=len(fit_pool), held_out_digits=len(held_out),
                  held_out_accuracy=accuracy(model, x_test, y_test), seconds=time.perf_counter() - start)
