@@ -13,6 +13,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from gpslib.config import make_config
 from gpslib.data.digits import ensure_digits
 from gpslib.data.palette import PALETTE
 
@@ -106,3 +107,18 @@ def city_label_ids(tmp_path):
 def tiny_digits(tmp_path_factory):
     """A 40-train / 10-val digits dataset, generated once per test session."""
     return ensure_digits(tmp_path_factory.mktemp("digits"), seed=0, n_train=40, n_val=10)
+
+
+@pytest.fixture(scope="session")
+def small_digits(tmp_path_factory):
+    """A 64-train / 8-val digits dataset of 32 px scenes, for whole training runs in seconds."""
+    return ensure_digits(tmp_path_factory.mktemp("digits32"), seed=0, n_train=64, n_val=8, size=32)
+
+
+def tiny_cfg(root, out_dir, **overrides):
+    """A whole run on `small_digits` in seconds: 3 epochs of 2 iterations, 4 + 4 images, a small ResNet-18."""
+    values = dict(data_root=str(root), crop_size=32, batch_labeled=4, batch_unlabeled=4, epochs=3,
+                  iters_per_epoch=2, teacher_epochs=1, val_limit=4, pseudo_eval_images=2, device="cpu",
+                  decoder_channels=32, backbone="resnet18", encoder_weights="random", out_dir=str(out_dir))
+    values.update(overrides)
+    return make_config("digits", "1/4", **values)

@@ -2,29 +2,20 @@
 import json
 
 import numpy as np
-import pytest
 import torch
 
 from gpslib import snapshots
-from gpslib.config import make_config
 from gpslib.data import build_datasets
-from gpslib.data.digits import ensure_digits
 from gpslib.evaluate import PSEUDO_SEED
 from gpslib.history import History
 from gpslib.predict import load_network
 from gpslib.train import train
 
-
-@pytest.fixture(scope="module")
-def digits32(tmp_path_factory):
-    return ensure_digits(tmp_path_factory.mktemp("digits32"), seed=0, n_train=64, n_val=8, size=32)
+from conftest import tiny_cfg
 
 
 def _cfg(root, out_dir, **overrides):
-    values = dict(data_root=str(root), crop_size=32, batch_labeled=4, batch_unlabeled=4, epochs=2,
-                  iters_per_epoch=2, teacher_epochs=1, val_limit=4, pseudo_eval_images=2, device="cpu",
-                  decoder_channels=32, backbone="resnet18", encoder_weights="random", out_dir=str(out_dir))
-    return make_config("digits", "1/4", **{**values, **overrides})
+    return tiny_cfg(root, out_dir, **{"epochs": 2, **overrides})
 
 
 def test_encode_decode_round_trip():
@@ -36,9 +27,9 @@ def test_encode_decode_round_trip():
         assert back[name].dtype == np.uint8 and np.array_equal(back[name], value)
 
 
-def test_every_evaluation_keeps_the_maps_of_the_networks_it_scored(digits32, tmp_path):
-    with_maps = train(_cfg(digits32, tmp_path / "on", snapshot_images=2), progress=False)
-    without = train(_cfg(digits32, tmp_path / "off", snapshot_images=0), progress=False)
+def test_every_evaluation_keeps_the_maps_of_the_networks_it_scored(small_digits, tmp_path):
+    with_maps = train(_cfg(small_digits, tmp_path / "on", snapshot_images=2), progress=False)
+    without = train(_cfg(small_digits, tmp_path / "off", snapshot_images=0), progress=False)
     assert without.snapshots == [] and [r["miou_student1"] for r in without.evals] == \
         [r["miou_student1"] for r in with_maps.evals]                     # taking them changes no training
     assert [s["iteration"] for s in with_maps.snapshots] == [r["iteration"] for r in with_maps.evals]
@@ -46,7 +37,7 @@ def test_every_evaluation_keeps_the_maps_of_the_networks_it_scored(digits32, tmp
     assert set(last) == {f"val/{r}/{i}" for r in ("teacher", "student1", "student2") for i in (0, 1)} | \
         {f"unlabeled/{s}/{i}" for s in ("teacher", "students") for i in (0, 1)}
     # the last snapshot is what the saved networks predict: on a val image, and Y^{s-bar} on an unlabeled one
-    cfg = _cfg(digits32, tmp_path / "on", snapshot_images=2)
+    cfg = _cfg(small_digits, tmp_path / "on", snapshot_images=2)
     data = build_datasets(cfg)
     nets = {role: load_network(tmp_path / "on" / "last.pt", role)[0] for role in ("teacher", "student1", "student2")}
     with torch.inference_mode():
@@ -64,6 +55,6 @@ def test_every_evaluation_keeps_the_maps_of_the_networks_it_scored(digits32, tmp
     assert History.from_state(state).snapshots == []
 
 
-def test_supervised_runs_keep_only_their_network(digits32, tmp_path):
-    history = train(_cfg(digits32, tmp_path / "sup", method="supervised", snapshot_images=1), progress=False)
+def test_supervised_runs_keep_only_their_network(small_digits, tmp_path):
+    history = train(_cfg(small_digits, tmp_path / "sup", method="supervised", snapshot_images=1), progress=False)
     assert set(snapshots.decode(history.snapshots[-1])) == {"val/student1/0"}

@@ -12,25 +12,14 @@ import torch
 
 from gpslib import losses
 from gpslib.checkpoint import load_checkpoint
-from gpslib.config import make_config
-from gpslib.data.digits import ensure_digits
 from gpslib.errors import GpslibError
 from gpslib.train import train
+
+from conftest import tiny_cfg
 
 REPO = Path(__file__).resolve().parents[1]
 
 
-@pytest.fixture(scope="session")
-def small_digits(tmp_path_factory):
-    return ensure_digits(tmp_path_factory.mktemp("digits32"), seed=0, n_train=64, n_val=8, size=32)
-
-
-def tiny_cfg(root, out_dir, **overrides):
-    values = dict(data_root=str(root), crop_size=32, batch_labeled=4, batch_unlabeled=4, epochs=3,
-                  iters_per_epoch=2, teacher_epochs=1, val_limit=4, pseudo_eval_images=2, device="cpu",
-                  decoder_channels=32, backbone="resnet18", encoder_weights="random", out_dir=str(out_dir))
-    values.update(overrides)
-    return make_config("digits", "1/4", **values)
 
 
 def test_gps_schedules_and_the_recorded_latch(small_digits, tmp_path):
@@ -92,7 +81,6 @@ def _strip(history_json):
 
 KILL_SCRIPT = """
 import os, signal, sys
-from gpslib.config import make_config
 from gpslib.train import train
 cfg = make_config("digits", "1/4", **{overrides!r})
 def kill(iteration, trainer):
