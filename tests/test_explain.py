@@ -10,7 +10,7 @@ import torch
 from pathlib import Path
 
 from gpslib import losses, paths
-from gpslib.book import explain
+from gpslib.book import COLUMN_CHARS, explain
 from gpslib.book.claims import latch_text
 from gpslib.config import make_config
 from gpslib.data.cutmix import mix
@@ -152,7 +152,7 @@ def test_source_markdown_fits_the_column_and_is_the_same_code():
     text = explain.source_markdown(*functions)
     assert text.startswith("```python\n") and text.endswith("\n```")
     code = text[len("```python\n"):-len("\n```")]
-    assert max(len(line) for line in code.splitlines()) <= 79
+    assert max(len(line) for line in code.splitlines()) <= COLUMN_CHARS
     original = "\n\n".join(__import__("textwrap").dedent(__import__("inspect").getsource(f)) for f in functions)
     assert _without_docstrings(code) == _without_docstrings(original)   # same statements, only re-wrapped
 

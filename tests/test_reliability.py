@@ -22,8 +22,7 @@ from gpslib.data.partitions import resolve_partition
 from gpslib.errors import CorruptFileError, GpslibError
 from gpslib.train import train
 
-from conftest import CITY_TRAIN, CITY_VAL, VOC_TRAIN, write_cityscapes, write_lists
-from test_train_run import small_digits, tiny_cfg  # noqa: F401 - the fixture is used by name
+from conftest import CITY_TRAIN, CITY_VAL, VOC_TRAIN, tiny_cfg, write_cityscapes, write_lists
 
 BOOK = Path(__file__).resolve().parents[1] / "book"
 

@@ -20,8 +20,6 @@ from conftest import tiny_cfg
 REPO = Path(__file__).resolve().parents[1]
 
 
-
-
 def test_gps_schedules_and_the_recorded_latch(small_digits, tmp_path):
     cfg = tiny_cfg(small_digits, tmp_path / "run", latch_check="epoch")
     history = train(cfg, progress=False)
@@ -81,6 +79,7 @@ def _strip(history_json):
 
 KILL_SCRIPT = """
 import os, signal, sys
+from gpslib.config import make_config
 from gpslib.train import train
 cfg = make_config("digits", "1/4", **{overrides!r})
 def kill(iteration, trainer):

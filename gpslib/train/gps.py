@@ -76,7 +76,8 @@ def guide_objective(t: nn.Module | None, s1: nn.Module, s2: nn.Module, batch: Ba
             l_gps = terms["gps"] = losses.gps_loss(u1, u2, y_t)                  # eq. 5
         if use_u and cfg.use_cps:
             if batch.boxes is None:   # CPS without CutMix: each student's own training forward, detached
-                y_s1, y_s2 = losses.label_map(u1.detach()), losses.label_map(u2.detach())
+                y_s1 = losses.label_map(u1.detach())
+                y_s2 = losses.label_map(u2.detach())
             l_cps = terms["cps"] = losses.cps_loss(u1, u2, y_s1, y_s2)          # eq. 6
         loss = losses.guide_loss(terms["sup_s"], l_gps, l_cps, cfg.alpha * alpha_scale, cfg.beta)   # eq. 7
     terms["guide"] = loss
