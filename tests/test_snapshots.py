@@ -58,3 +58,19 @@ def test_every_evaluation_keeps_the_maps_of_the_networks_it_scored(small_digits,
 def test_supervised_runs_keep_only_their_network(small_digits, tmp_path):
     history = train(_cfg(small_digits, tmp_path / "sup", method="supervised", snapshot_images=1), progress=False)
     assert set(snapshots.decode(history.snapshots[-1])) == {"val/student1/0"}
+
+
+def test_the_fig2_figure_shows_the_snapshots_of_the_first_and_last_evaluation(small_digits, tmp_path):
+    from matplotlib.image import AxesImage
+
+    from gpslib.book import figures
+    from gpslib.data.palette import colorize
+    history = train(_cfg(small_digits, tmp_path / "gps", snapshot_images=2), progress=False)
+    data = build_datasets(_cfg(small_digits, tmp_path / "gps", snapshot_images=2))
+    fig = figures.pseudo_label_snapshots(history, data=data)
+    cells = [ax for ax in fig.axes if any(isinstance(c, AxesImage) for c in ax.get_children())]
+    assert len(cells) == 6 * 2                       # image, mask, Y^t and Y^s-bar at the first and the last eval
+    shown = [next(c for c in ax.get_children() if isinstance(c, AxesImage)).get_array() for ax in cells]
+    last = snapshots.decode(history.snapshots[-1])
+    assert np.array_equal(shown[4 * 2 + 1], colorize(last["unlabeled/teacher/1"], data.palette))
+    assert np.array_equal(shown[5 * 2], colorize(last["unlabeled/students/0"], data.palette))

@@ -140,6 +140,11 @@ def same_seed_gaps(better: list[History], worse: list[History], score=None) -> d
     return {seed: score(h) - worse_of[seed] for h in better if (seed := h.config.get("seed")) in worse_of}
 
 
+def with_snapshots(histories: dict[str, History], method: str = "gps") -> History | None:
+    """The first run of `method` whose history keeps prediction snapshots (runs recorded before them have none)."""
+    return next((h for h in histories.values() if h.config.get("method") == method and h.snapshots), None)
+
+
 def partitions_of(histories: dict[str, History]) -> list[str]:
     """The partitions the runs were recorded at, fewest labels first ('1/16', '1/8', '1/4', ...)."""
     return sorted({str(h.config.get("partition")) for h in histories.values()}, key=Fraction)

@@ -128,6 +128,31 @@ def prediction_panel(out_dir: str | Path, n: int = 4, role: str = "student1", de
                       classes=data.class_names, palette=data.palette)
 
 
+def pseudo_label_snapshots(history: History, n: int = 4, data=None):
+    """The paper's Fig. 2 from a run's snapshots: unlabeled images, their hidden masks, and the teacher's Y^t and
+    the students' Y^{s-bar} on them at the first and the last evaluation, with a key to the class colours."""
+    from ...config import make_config
+    from ...data import build_datasets
+    from ...data.palette import colorize
+    from ...data.transforms import denormalize
+    from ...evaluate import PSEUDO_SEED
+    from ...snapshots import decode
+    data = data or build_datasets(make_config(**history.config))
+    first, last = history.snapshots[0], history.snapshots[-1]
+    ids = first["ids"]["unlabeled"][:n]
+    pairs = [data.unlabeled[(i, PSEUDO_SEED + i)] for i in ids]
+    rows = [[denormalize(x) for x, _ in pairs], [colorize(y, data.palette) for _, y in pairs]]
+    labels = ["unlabeled", "hidden mask"]
+    for snap in (first, last):
+        maps = decode(snap)
+        for source, name in (("teacher", "$Y^t$"), ("students", r"$Y^{\bar s}$")):
+            rows.append([colorize(maps[f"unlabeled/{source}/{i}"], data.palette) for i in ids])
+            labels.append(f"{name}, ep. {snap['epoch']:g}")
+    return image_grid(rows, row_labels=labels, titles=[f"unlabeled {i}" for i in ids],
+                      title=f"Pseudo-labels at the first and last evaluation — {describe_run(history)}",
+                      classes=data.class_names, palette=data.palette)
+
+
 def plot_miou_curves(histories: dict[str, History], roles=("student1", "teacher"), title: str = "",
                      by: str = "method"):
     """Validation mIoU per epoch: one panel per partition, colour = method (or, with by="variant", the run's name
