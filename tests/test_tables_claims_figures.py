@@ -288,7 +288,8 @@ def test_method_table_gives_each_partition_the_same_seed_differences():
 def test_findings_and_headline_state_each_pair_by_its_interval():
     runs = main_runs()
     assert claims.findings(runs) == (
-        "At 1/16, GPS ties SupOnly (-5.0 points, not separated). At 1/8, GPS leads SupOnly by 10.0 points and ties "
+        "At 1/16, GPS is 5.0 points below SupOnly (one seed so far: no interval). At 1/8, GPS leads SupOnly by "
+        "10.0 points and ties "
         "CPS (-0.3 points, not separated). The paper's order GPS > CPS > SupOnly holds in full at no recorded "
         "partition.")
     lines = claims.headline(runs).splitlines()
