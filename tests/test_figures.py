@@ -221,11 +221,16 @@ def test_miou_axes_span_the_trained_epochs_and_name_the_untrained_start():
     if not main:
         pytest.skip("no recorded main runs")
     fig = figures.plot_miou_curves(main)
+    zoomed = 0
     for ax in fig.axes:
         low, high = ax.get_ylim()
-        trained = [y for line in ax.lines for x, y in line.get_xydata() if x >= 1]
-        assert low > 20 and low <= min(trained) and high >= max(trained)
-        assert "below the axis at epoch 0: S1" in " ".join(ax.get_xlabel().split())   # wrapped to the panel
+        points = [(x, y) for line in ax.lines for x, y in line.get_xydata()]
+        trained = [y for x, y in points if x >= 1]
+        assert low <= min(trained) and high >= max(trained)
+        if min(y for x, y in points if x < 1) < low:      # an untrained start below the axis is named, not drawn
+            zoomed += 1
+            assert "below the axis at epoch 0:" in " ".join(ax.get_xlabel().split())   # wrapped to the panel
+    assert zoomed      # at 1/8 the students start near 0 % and end near 70 %: that panel zooms
     fig = figures.plot_miou_curves({"gps": history()}, roles=("teacher",))     # nothing to squash: all shown
     assert fig.axes[0].get_ylim()[0] <= 60 and "below" not in fig.axes[0].get_xlabel()
 
