@@ -308,7 +308,7 @@ def init_differences(nets: dict[str, nn.Module], image: torch.Tensor) -> dict:
     for role, net in nets.items():
         net.eval()
         logits = net(image[None])
-        labels[role] = logits.argmax(1)[0]
+        labels[role] = losses.label_map(logits)[0]
         conv1 = next(p for p in net.encoder.parameters() if p.dim() == 4)   # the first convolution, any encoder
         head = net.segmentation_head[0].weight
         stats[role] = {"conv1 mean": float(conv1.mean()), "conv1 std": float(conv1.std()),
@@ -336,7 +336,7 @@ def teacher_quality(trainer, n_images: int = 6, val_limit: int | None = 100, see
     images, preds, truths, acc = [], [], [], []
     for i in range(n_images):
         x, y = trainer.data.unlabeled[(i, seed + i)]
-        y_t = gps.predict_no_grad(teacher, x[None], cfg.pseudo_label_mode).argmax(1)[0]
+        y_t = losses.label_map(gps.predict_no_grad(teacher, x[None], cfg.pseudo_label_mode))[0]
         keep = y != IGNORE
         acc.append(float((y_t[keep] == y[keep]).float().mean()))
         images.append(denormalize(x))
@@ -407,7 +407,7 @@ def guide_step(nets: dict[str, nn.Module], optimizer: torch.optim.Optimizer, bat
     for net in (t, s1, s2):
         net.train()
     mode = cfg.pseudo_label_mode
-    shown = {"Y^t unmixed": gps.predict_no_grad(t, batch.x_u, mode).argmax(1),
+    shown = {"Y^t unmixed": losses.label_map(gps.predict_no_grad(t, batch.x_u, mode)),
              "Y^t": gps.pseudo_label(t, batch, mode),
              "Y^s1": gps.pseudo_label(s1, batch, mode),
              "Y^s2": gps.pseudo_label(s2, batch, mode)}

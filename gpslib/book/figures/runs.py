@@ -103,11 +103,12 @@ def prediction_rows(net, data, n: int, eval_mode: str, crop: int, device: str = 
     from ...data.palette import colorize
     from ...data.transforms import denormalize
     from ...evaluate import predict_logits
+    from ...losses import label_map
     rows: list[list[np.ndarray]] = [[], [], []]
     for i in range(min(n, len(data.val))):
         x, y = data.val[i]
         with torch.inference_mode():
-            pred = predict_logits(net, x[None].to(device), mode=eval_mode, crop=crop).argmax(1)[0].cpu()
+            pred = label_map(predict_logits(net, x[None].to(device), mode=eval_mode, crop=crop))[0].cpu()
         for row, image in zip(rows, (denormalize(x), colorize(y, data.palette), colorize(pred, data.palette))):
             row.append(image)
     return rows
