@@ -78,6 +78,9 @@ def every_figure():
         "plot_miou_curves": figures.plot_miou_curves({"gps": gps, "cps": cps, "gps-s1": history(),
                                                       "gps-1_16": history(partition="1/16")}),
         "plot_fps_flow": figures.plot_fps_flow({"two_step": gps, "merged": history(latch=None)}),
+        "full_supervision_bars": figures.full_supervision_bars(
+            {"supervised-all": history(), "supervised-all-s1": history(), "gps-1_2": gps, "gps-1_2-s1": history(),
+             "gps-dagger-all": history()}),
         "plot_rampup_variants": figures.plot_rampup_variants({"adaptive": gps, "none": history(rampup="none")}),
     }
 

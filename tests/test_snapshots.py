@@ -74,3 +74,23 @@ def test_the_fig2_figure_shows_the_snapshots_of_the_first_and_last_evaluation(sm
     last = snapshots.decode(history.snapshots[-1])
     assert np.array_equal(shown[4 * 2 + 1], colorize(last["unlabeled/teacher/1"], data.palette))
     assert np.array_equal(shown[5 * 2], colorize(last["unlabeled/students/0"], data.palette))
+
+
+def test_the_fig5_figure_shows_each_runs_last_prediction_of_the_same_val_images(small_digits, tmp_path):
+    from matplotlib.image import AxesImage
+
+    from gpslib.book import figures
+    from gpslib.data.palette import colorize
+    runs = {"SupOnly": train(_cfg(small_digits, tmp_path / "sup", method="supervised", snapshot_images=2),
+                             progress=False),
+            "GPS": train(_cfg(small_digits, tmp_path / "gps", snapshot_images=2), progress=False)}
+    data = build_datasets(_cfg(small_digits, tmp_path / "gps", snapshot_images=2))
+    fig = figures.prediction_comparison(runs, data=data)
+    cells = [ax for ax in fig.axes if any(isinstance(c, AxesImage) for c in ax.get_children())]
+    assert len(cells) == 4 * 2                       # image, ground truth, SupOnly's and GPS's S1, 2 val images
+    shown = [next(c for c in ax.get_children() if isinstance(c, AxesImage)).get_array() for ax in cells]
+    assert np.array_equal(shown[1 * 2 + 1], colorize(data.val[1][1], data.palette))
+    for row, history in enumerate(runs.values(), start=2):
+        last = snapshots.decode(history.snapshots[-1])
+        assert np.array_equal(shown[row * 2], colorize(last["val/student1/0"], data.palette))
+    assert [ax.get_ylabel() for ax in fig.axes[::2][:4]] == ["image", "ground truth", "SupOnly", "GPS"]

@@ -310,15 +310,15 @@ def test_scorecard_has_one_row_per_judged_claim_with_its_link():
                "rampup": {**named("adaptive", seeded(finals=(0.60, 0.61, 0.62))),
                           **named("rampdown", seeded(finals=(0.62, 0.63, 0.64), rampdown_gps=True))}}
     names = [c.claim for c in claims.checks(results)]
-    assert names[:4] == ["GPS > SupOnly, 1/16", "GPS > SupOnly, 1/8", "GPS > CPS, 1/8", "CPS > SupOnly, 1/8"]
+    assert names[0] == "GPS > CPS > SupOnly, 1/8, no CutMix, preset E"    # 1/16 has no CPS run: no order row
     assert "Without ramp-down of $L_{gps}$ > with" in names
     assert not any(n.startswith(("+ ", "Larger", "Two-step", "Adaptive")) for n in names)   # nothing recorded
     card = claims.scorecard(results)
     card = card.replace("\u00a0", " ")      # no-break spaces keep "7.5 to 12.5" on one line
-    assert ("| GPS > SupOnly, 1/8 | +7.5 | +10.0 (7.5 to 12.5) | 3 | Confirmed | {ref}`ch. 11 <results-methods>` |"
-            in card.splitlines())
+    assert ("| GPS > CPS > SupOnly, 1/8, no CutMix, preset E | 75.7 / 73.7 / 68.2 | 62.0 / 62.3 / 52.0 | 3 | "
+            "Not separated | {ref}`ch. 11 <results-methods>` |" in card.splitlines())
     assert "| Without ramp-down of $L_{gps}$ > with | +2.2 | -2.0 (-2.0 to -2.0) | 3 | Refuted |" in card
-    assert "| GPS > SupOnly, 1/16 | +9.0 | -5.0 (one seed) | 1 | Not separated |" in card
+    assert "| GPS ahead after epoch 1, 1/16 |" not in card           # no CPS at 1/16
     assert claims.scorecard({}).startswith("No claim")
 
 
@@ -512,3 +512,106 @@ def test_label_gap_text_pairs_all_labels_with_one_eighth():
 def test_missing_text_names_the_runs_to_record():
     assert "Not recorded yet in 'main': b" in experiments.missing_text("main", ["a", "b"], {"a": 1})
     assert "All 2 runs" in experiments.missing_text("main", ["a", "b"], {"a": 1, "b": 2})
+
+
+# ---------------------------------------------------------------- Tables 2/3 in three settings, Fig. 4, CutMix
+def settings_results():
+    """main at 1/8 and 1/4 (main_runs' 1/8 plus a 1/4 SupOnly), cutmix GPS and CPS at 1/8 (seeds 0-2), converged at
+    1/8 with CPS below SupOnly in every seed."""
+    main = {**main_runs(), "supervised-1_4": make_history("supervised", partition="1/4", final=0.7, seed=0)}
+    cutmix = {**named("gps-1_8", seeded("gps", (0.64, 0.65, 0.69), cutmix=True)),
+              **named("cps-1_8", seeded("cps", (0.58, 0.61, 0.60), cutmix=True))}
+    converged = {**named("gps-1_8", seeded("gps", (0.70, 0.71, 0.72), epochs=16)),
+                 **named("cps-1_8", seeded("cps", (0.40, 0.42, 0.41), epochs=16)),
+                 **named("supervised-1_8", seeded("supervised", (0.60, 0.60, 0.61), epochs=18))}
+    return {"main": main, "cutmix": cutmix, "converged": converged}
+
+
+def test_the_cutmix_setting_reads_main_suponly_at_its_partitions_and_the_layout_is_the_papers():
+    settings = tables.setting_runs(settings_results())
+    assert list(settings) == ["no CutMix, preset E", "CutMix, preset E", "no CutMix, E = 16"]
+    mixed = settings["CutMix, preset E"]
+    assert {n for n in mixed if n.startswith("main/")} == {"main/supervised-1_8", "main/supervised-1_8-s1",
+                                                           "main/supervised-1_8-s2"}      # not main's 1/4
+    table = tables.paper_layout(settings)
+    assert list(table.columns) == ["1/16", "1/8", "1/4"]
+    assert table.loc[("CutMix, preset E", "GPS"), "1/8"] == "66.0 (3)"
+    assert table.loc[("CutMix, preset E", "SupOnly"), "1/8"] == "52.0 (3)"
+    assert table.loc[("no CutMix, preset E", "SupOnly"), "1/4"] == "70.0 (1)"
+    assert table.loc[("no CutMix, E = 16", "CPS"), "1/16"] == tables.DASH
+    assert ("CutMix, preset E", "GPS") in table.index and ("no CutMix, preset E", "CPS") in table.index
+
+
+def test_the_order_is_judged_from_its_two_steps():
+    results = settings_results()
+    settings = tables.setting_runs(results)
+    # main 1/8: GPS - CPS not separated, CPS - SupOnly confirmed -> not separated
+    assert claims.order_verdict(settings["no CutMix, preset E"], "1/8")[0] == claims.NOT_SEPARATED
+    # cutmix 1/8: GPS - CPS +6, +5, +8 and CPS - SupOnly +8, +8, +7: both confirmed
+    word, pairs = claims.order_verdict(settings["CutMix, preset E"], "1/8")
+    assert word == claims.CONFIRMED and pairs[1].mean == pytest.approx(6.333, abs=1e-3)
+    # converged 1/8: CPS below SupOnly in every seed -> refuted, whatever GPS does
+    assert claims.order_verdict(settings["no CutMix, E = 16"], "1/8")[0] == claims.REFUTED
+    rows = {c.claim: c for c in claims.checks(results)}
+    row = rows["GPS > CPS > SupOnly, 1/8, CutMix, preset E"]
+    assert (row.paper, row.lab, row.seeds, row.verdict) == ("75.7 / 73.7 / 68.2", "66.0 / 59.7 / 52.0", 3,
+                                                            claims.CONFIRMED)
+    assert rows["GPS > CPS > SupOnly, 1/8, no CutMix, E = 16"].verdict == claims.REFUTED
+    assert "GPS > CPS > SupOnly, 1/16, no CutMix, preset E" not in rows      # no CPS at 1/16
+    assert rows["GPS with CutMix > without, 1/8"].lab == "+4.0 (1.5 to 6.5)"
+    card = claims.scorecard(results).replace("\u00a0", " ")
+    assert "| GPS > CPS > SupOnly, 1/8, CutMix, preset E | 75.7 / 73.7 / 68.2 | 66.0 / 59.7 / 52.0 | 3 | Confirmed |" in card
+
+
+def test_cutmix_and_convergence_are_same_seed_differences():
+    results = settings_results()
+    text = claims.cutmix_text(results["main"], results["cutmix"])
+    assert text.splitlines()[0] == "- **Confirmed**: GPS with − without CutMix at 1/8, +4.0 points (95 % CI 1.5 to 6.5, 3 seeds)."
+    assert "CPS with − without CutMix at 1/8, -2.7 points" in text
+    # CPS at E = 16 minus CPS at the preset's E, seed by seed: 40 - 61, 42 - 60, 41 - 66
+    text = claims.converged_text(results["main"], results["converged"])
+    assert text.startswith("**Refuted**: CPS at E\u00a0=\u00a016 − CPS at the preset's E, 1/8, -21.3 points")
+    assert "CPS − SupOnly at E\u00a0=\u00a016: -19.3 points" in text
+    recipe = {"one-box": make_history("cps", final=0.62, seed=0), "three-boxes": make_history("cps", final=0.60, seed=0)}
+    assert claims.recipe_text(recipe, results["main"]) == (
+        "**Not separated**: one box − three boxes, CPS at 1/8, final S1, +2.0 points (one seed: no interval); "
+        "62.0 against 60.0 %; without CutMix the same seed ends at 61.0 %.")
+    assert claims.recipe_text({}, {}).startswith("**Not recorded yet**")
+
+
+def test_fig4_compares_each_gps_run_with_suponly_on_every_label_seed_by_seed():
+    full = {**named("supervised-all", seeded("supervised", (0.70, 0.72), partition="1")),
+            **named("gps-1_2", seeded("gps", (0.71, 0.74), partition="1/2")),
+            "gps-dagger-all": make_history(partition="1", final=0.73, seed=0)}
+    lines = claims.full_supervision_text(full).splitlines()
+    assert lines == ["- **Not separated**: GPS at 1/2 − SupOnly with every label, +1.5 points (95 % CI -4.9 to 7.9, "
+                     "2 seeds).",
+                     "- **Not separated**: GPS-dagger with every label − SupOnly with every label, +3.0 points (one "
+                     "seed: no interval)."]
+    table = tables.full_supervision_table(full)
+    assert list(table.index) == ["SupOnly, every label", "GPS, 1/2", "GPS-dagger, every label"]
+    assert table.loc["GPS, 1/2", "S1 (%)"] == "72.5 (71.0-74.0)" and table.loc["GPS, 1/2", "seeds"] == 2
+    fig = figures.full_supervision_bars(full)
+    ax = fig.axes[0]
+    tops = [bar.get_y() + bar.get_height() for bar in ax.patches]
+    assert tops == pytest.approx([71.0, 72.5, 73.0])
+    assert [t.get_text() for t in ax.texts] == ["71.0", "72.5", "73.0"]
+    assert [tick.get_text() for tick in ax.get_xticklabels()] == list(table.index)
+    rows = {c.claim: c for c in claims.checks({"full": full})}
+    assert rows["GPS at 1/2 > SupOnly, every label"].lab == "+1.5 (-4.9 to 7.9)"
+
+
+def test_the_grid_records_every_setting_the_paper_reports():
+    grid = experiments.EXPERIMENTS
+    assert len(grid["cutmix"]) == 2 * 2 * 3 and all(p["cutmix"] and p["cutmix_boxes"] == 1
+                                                    for p in grid["cutmix"].values())
+    assert len(grid["converged"]) == 3 * 2 * 3
+    assert experiments.parameters("converged", "gps-1_16-s2")["epochs"] == 16
+    assert experiments.parameters("converged", "supervised-1_8")["epochs"] == 18
+    sup = experiments.parameters("full", "supervised-all-s1")      # every label, epochs of 2,000 / 8 iterations
+    assert (sup["partition"], sup["epochs"], sup["iters_per_epoch"], sup["seed"]) == ("1", 6, 250, 1)
+    dagger = experiments.parameters("full", "gps-dagger-all")
+    assert dagger["dagger"] and dagger["epochs"] == 4
+    assert experiments.result_path("full", "gps-1_2-s1").parts[-2:] == ("main", "gps-1_2-s1.json")
+    assert experiments.result_path("cutmix_recipe", "one-box").parts[-2:] == ("cutmix", "cps-1_8.json")
+    assert "-p cutmix_boxes 1" in experiments.papermill_command(experiments.parameters("cutmix", "gps-1_8"))

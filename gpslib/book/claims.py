@@ -16,7 +16,7 @@ from ..history import History
 from ..losses import gaussian_rampup
 from .tables import (DASH, METHOD_LABELS, PAPER_RAMPDOWN, PAPER_TABLE3, PAPER_TABLE4, ROLE_LABELS, Paired,
                      by_variant, fps_flow, latch_losses, miou_at, paired_interval, partitions_of, roles_of, runs_by,
-                     same_seed_gaps, student_miou, teacher_gain)
+                     same_seed_gaps, setting_runs, student_miou, teacher_gain)
 
 CONFIRMED, REFUTED, NOT_SEPARATED = "Confirmed", "Refuted", "Not separated"
 NBSP = "\u00a0"     # keeps "Not separated", "2.3 to 6.3" or "E = 4" on one line in a table cell
@@ -26,7 +26,8 @@ METHOD_CODES = {label: method for method, label in METHOD_LABELS.items()}
 WHERE = {"methods": "{ref}`ch. 11 <results-methods>`", "head start": "{ref}`ch. 8 <flow-head-start>`",
          "catch-up": "{ref}`ch. 8 <flow-catch-up>`", "table4": "{ref}`ch. 9 <ablation-table4>`",
          "update": "{ref}`ch. 9 <ablation-update>`", "rampup": "{ref}`ch. 9 <ablation-rampup>`",
-         "latch": "{ref}`ch. 9 <ablation-latch>`", "teacher lr": "{doc}`ch. 6 <06_feedback_rampup>`"}
+         "latch": "{ref}`ch. 9 <ablation-latch>`", "teacher lr": "{doc}`ch. 6 <06_feedback_rampup>`",
+         "full": "{ref}`ch. 11 <results-full>`", "cutmix": "{ref}`ch. 11 <results-cutmix>`"}
 # Fig. 3 of the paper (Cityscapes, ResNet-50, 1/16, no CutMix): S1 mIoU after the first epoch.
 PAPER_FIG3 = {"GPS": 37.82, "CPS": 0.06}
 # Table 4's three comparisons (section 4.4.1): the row with one more loss against the row without it.
@@ -148,6 +149,11 @@ def findings(main_runs: dict[str, History]) -> str:
         return "No main run is recorded yet."
     return " ".join(sentences) + (" The paper's order GPS > CPS > SupOnly holds in full at "
                                   + (" and ".join(whole) if whole else "no recorded partition") + ".")
+
+
+def settings_findings(settings: dict[str, dict[str, History]]) -> str:
+    """`findings` for each setting of the lab's Tables 2/3 (label -> runs), one list item each."""
+    return listed(f"**{label}**: {findings(runs)}" for label, runs in settings.items()) or findings({})
 
 
 # ---------------------------------------------------------------- the training flow (Fig. 3)
@@ -417,57 +423,160 @@ def teacher_lr_text(runs: dict[str, History]) -> str:
                    judged("larger − literal teacher lr, final S1", paired_interval(same_seed_gaps(larger, literal)))])
 
 
+# ---------------------------------------------------------------- CutMix, convergence, full supervision
+def cutmix_text(main_runs: dict[str, History], cutmix_runs: dict[str, History]) -> str:
+    """What CutMix does to GPS and to CPS at each partition it was recorded at: the same run with CutMix minus
+    without it, final S1, paired by seed (the paper trains Tables 2/3 with it, Fig. 3 and Table 4 without)."""
+    lines = []
+    for partition in partitions_of(cutmix_runs):
+        for method in ("gps", "cps"):
+            result = paired_interval(same_seed_gaps(runs_by(cutmix_runs, method, partition),
+                                                    runs_by(main_runs, method, partition)))
+            if result.n:
+                lines.append(judged(f"{METHOD_LABELS[method]} with − without CutMix at {partition}", result))
+    return listed(lines) or "No run with CutMix is recorded yet."
+
+
+def recipe_text(recipe_runs: dict[str, History], main_runs: dict[str, History]) -> str:
+    """The CutMix recipe measured in training: CPS at 1/8 with one box against three (CPS's VOC recipe), and
+    against no CutMix (the main run of the same seed)."""
+    one, three = recipe_runs.get("one-box"), recipe_runs.get("three-boxes")
+    if one is None or three is None:
+        return "**Not recorded yet**: CPS at 1/8 with one box and with three boxes."
+    plain = {h.config.get("seed"): h for h in runs_by(main_runs, "cps", "1/8")}.get(one.config.get("seed"))
+    without = f"; without CutMix the same seed ends at {student_miou(plain):.1f} %" if plain else ""
+    return judged("one box − three boxes, CPS at 1/8, final S1", paired_interval(same_seed_gaps([one], [three])),
+                  evidence=f"{student_miou(one):.1f} against {student_miou(three):.1f} %{without}")
+
+
+def converged_text(main_runs: dict[str, History], converged_runs: dict[str, History]) -> str:
+    """Where the curves end at E = 16: whether CPS's 1/16 collapse recovers (CPS − SupOnly at E = 16 and CPS at
+    E = 16 minus at the preset's E, paired by seed), per partition recorded in both."""
+    lines = []
+    for partition in partitions_of(converged_runs):
+        long, short = runs_by(converged_runs, "cps", partition), runs_by(main_runs, "cps", partition)
+        gain = paired_interval(same_seed_gaps(long, short))
+        if not gain.n:
+            continue
+        versus = method_gap(converged_runs, "CPS", "SupOnly", partition)
+        lines.append(judged(f"CPS at E{NBSP}={NBSP}16 − CPS at the preset's E, {partition}", gain,
+                            evidence=f"CPS − SupOnly at E{NBSP}={NBSP}16: {versus.text()}"))
+    return listed(lines) or "No run at E = 16 is recorded yet."
+
+
+def full_supervision_text(full_runs: dict[str, History]) -> str:
+    """Fig. 4's question: does GPS at 1/2 reach SupOnly trained on every label, and GPS-dagger with every label
+    pass it? Same-seed differences of the final S1."""
+    groups = by_variant(full_runs)
+    full = groups.get("supervised-all", [])
+    lines = [judged(f"{what} − SupOnly with every label", paired_interval(same_seed_gaps(groups.get(name, []), full)))
+             for name, what in (("gps-1_2", "GPS at 1/2"), ("gps-dagger-all", "GPS-dagger with every label"))
+             if same_seed_gaps(groups.get(name, []), full)]
+    return listed(lines) or "**Not recorded yet**: SupOnly with every label and a GPS run on the same seed."
+
+
+def repeat_text(results: dict[str, dict[str, History]]) -> str:
+    """How the runs recorded again for their predictions (`snapshots`) compare with the main runs they repeat:
+    same settings and seed, but trained with the fused optimiser step, whose rounding grows over a run."""
+    pairs = [(name, again, results.get("main", {}).get(name)) for name, again in results.get("snapshots", {}).items()]
+    said = [f"`{name}` ends at {student_miou(again):.2f} % against {student_miou(first):.2f} %"
+            for name, again, first in pairs if first is not None]
+    if not said:
+        return "No run has been recorded again for its predictions yet."
+    return ("The runs recorded again with their predictions repeat main's seed-0 runs with the fused optimiser "
+            "step (main's were trained with the per-parameter loop; the two round differently): "
+            + "; ".join(said) + ".")
+
+
 # ---------------------------------------------------------------- the scorecard
 @dataclass(frozen=True)
 class Check:
-    """One claim of the paper against the recorded runs: a short name, the paper's number, the paired interval
-    of the lab's same-seed differences (positive: the paper's side) and where the book shows it."""
+    """One claim of the paper against the recorded runs: a short name, the paper's number, the lab's (a same-seed
+    difference with its interval, or an order's means), the seeds, the verdict and where the book shows it."""
     claim: str
     paper: str
-    result: Paired
+    lab: str
+    seeds: int
+    verdict: str
     where: str
-    digits: int = 1
+
+
+def paired_check(claim: str, paper: str, result: Paired, where: str, digits: int = 1) -> Check:
+    """A claim judged by one paired interval (positive: the paper's side)."""
+    return Check(claim, paper, result.short(digits), result.n, verdict(result), where)
+
+
+def order_verdict(runs: dict[str, History], partition: str) -> tuple[str, list[Paired]]:
+    """Whether GPS > CPS > SupOnly holds at a partition, from its two steps GPS − CPS and CPS − SupOnly:
+    Confirmed when both are, Refuted when either is, else Not separated. Also returns the three pairs' intervals
+    (GPS − SupOnly, GPS − CPS, CPS − SupOnly)."""
+    pairs = [method_gap(runs, better, worse, partition) for better, worse in PAIRS]
+    steps = [pairs[1].separated, pairs[2].separated]
+    word = CONFIRMED if steps == [1, 1] else REFUTED if -1 in steps else NOT_SEPARATED
+    return word, pairs
+
+
+def order_check(runs: dict[str, History], partition: str, setting: str) -> Check:
+    """The scorecard row of the paper's order at one partition and setting: the paper's three numbers (Table 3)
+    and the lab's means over seeds, S1 %, in the order GPS / CPS / SupOnly."""
+    word, pairs = order_verdict(runs, partition)
+    means = [np.mean([student_miou(h) for h in runs_by(runs, METHOD_CODES[label], partition)] or [np.nan])
+             for label in ("GPS", "CPS", "SupOnly")]
+    paper = PAPER_TABLE3.get(partition)
+    return Check(f"GPS > CPS > SupOnly, {partition}, {setting}",
+                 " / ".join(f"{paper[m]:.1f}" for m in ("GPS", "CPS", "SupOnly")) if paper else DASH,
+                 " / ".join(DASH if np.isnan(m) else f"{m:.1f}" for m in means),
+                 min(pairs[1].n, pairs[2].n), word, WHERE["methods"])
 
 
 def checks(results: dict[str, dict[str, History]]) -> list[Check]:
     """Every claim that the recorded runs can judge (a claim without a seed on both sides is left out)."""
     main, out = results.get("main", {}), []
-    for partition in partitions_of(main):
-        out += [Check(f"{better} > {worse}, {partition}", _paper_gap(partition, better, worse),
-                      method_gap(main, better, worse, partition), WHERE["methods"]) for better, worse in PAIRS]
+    for setting, runs in setting_runs(results).items():
+        out += [order_check(runs, partition, setting) for partition in partitions_of(runs)
+                if all(runs_by(runs, METHOD_CODES[label], partition) for label in ("GPS", "CPS", "SupOnly"))]
+    full = by_variant(results.get("full", {}))
+    for variant, what, paper in (("gps-1_2", "GPS at 1/2", f"3 of 4 (Fig.{NBSP}4)"),
+                                 ("gps-dagger-all", "GPS-dagger, every label", DASH)):
+        out.append(paired_check(f"{what} > SupOnly, every label", paper, paired_interval(same_seed_gaps(
+            full.get(variant, []), full.get("supervised-all", []))), WHERE["full"]))
+    cutmix = results.get("cutmix", {})
+    for partition in partitions_of(cutmix):
+        out += [paired_check(f"{METHOD_LABELS[method]} with CutMix > without, {partition}", DASH, paired_interval(
+            same_seed_gaps(runs_by(cutmix, method, partition), runs_by(main, method, partition))), WHERE["cutmix"])
+            for method in ("gps", "cps")]
     fig3 = f"{PAPER_FIG3['GPS'] - PAPER_FIG3['CPS']:+.1f} (City)"
     for partition in partitions_of(main):
-        out.append(Check(f"GPS ahead after epoch 1, {partition}", fig3, head_start(main, partition),
-                         WHERE["head start"]))
-        out.append(Check(f"CPS catches up, {partition}", f"by epoch{NBSP}12",
-                         lead_shrink(main, partition), WHERE["catch-up"]))
+        out.append(paired_check(f"GPS ahead after epoch 1, {partition}", fig3, head_start(main, partition),
+                                WHERE["head start"]))
+        out.append(paired_check(f"CPS catches up, {partition}", f"by epoch{NBSP}12", lead_shrink(main, partition),
+                                WHERE["catch-up"]))
     t4 = by_variant(results.get("table4", {}))
     for better, worse, what in TABLE4_CHECKS:
-        out.append(Check(what.replace("adding ", "+ ").replace(" alone", ""),
-                         f"{_paper_table4_gap(better, worse):+.2f}",
-                         paired_interval(same_seed_gaps(t4.get(better, []), t4.get(worse, []))), WHERE["table4"]))
+        out.append(paired_check(what.replace("adding ", "+ ").replace(" alone", ""),
+                                f"{_paper_table4_gap(better, worse):+.2f}",
+                                paired_interval(same_seed_gaps(t4.get(better, []), t4.get(worse, []))),
+                                WHERE["table4"]))
     update = by_variant(results.get("update", {}))
-    out.append(Check("Two-step: lower $L_{fps}$", "lower",
-                     paired_interval(same_seed_gaps(update.get("merged", []), update.get("two_step", []), fps_quarter)),
-                     WHERE["update"], digits=3))
+    out.append(paired_check("Two-step: lower $L_{fps}$", "lower", paired_interval(same_seed_gaps(
+        update.get("merged", []), update.get("two_step", []), fps_quarter)), WHERE["update"], digits=3))
     for experiment, where in (("rampup", "rampup"), ("latch", "latch")):
         groups = by_variant(results.get(experiment, {}))
         epochs = groups["adaptive"][0].config.get("epochs") if groups.get("adaptive") else "?"
-        out.append(Check(f"Adaptive > fixed, E{NBSP}={NBSP}{epochs}", DASH,
-                         paired_interval(same_seed_gaps(groups.get("adaptive", []), groups.get("fixed", []))),
-                         WHERE[where]))
+        out.append(paired_check(f"Adaptive > fixed, E{NBSP}={NBSP}{epochs}", DASH, paired_interval(same_seed_gaps(
+            groups.get("adaptive", []), groups.get("fixed", []))), WHERE[where]))
     rampup = by_variant(results.get("rampup", {}))
-    out.append(Check("Without ramp-down of $L_{gps}$ > with",
-                     f"{PAPER_RAMPDOWN['1/8'][0] - PAPER_RAMPDOWN['1/8'][1]:+.1f}",
-                     paired_interval(same_seed_gaps(rampup.get("adaptive", []), rampup.get("rampdown", []))),
-                     WHERE["rampup"]))
+    out.append(paired_check("Without ramp-down of $L_{gps}$ > with",
+                            f"{PAPER_RAMPDOWN['1/8'][0] - PAPER_RAMPDOWN['1/8'][1]:+.1f}",
+                            paired_interval(same_seed_gaps(rampup.get("adaptive", []), rampup.get("rampdown", []))),
+                            WHERE["rampup"]))
     lr = by_variant(results.get("teacher_lr", {}))
     larger, literal = lr.get("larger", []), lr.get("literal", [])
-    out.append(Check("Larger T lr: T rises more", DASH,
-                     paired_interval(same_seed_gaps(larger, literal, teacher_gain)), WHERE["teacher lr"]))
-    out.append(Check("Larger T lr: higher S1", DASH, paired_interval(same_seed_gaps(larger, literal)),
-                     WHERE["teacher lr"]))
-    return [check for check in out if check.result.n]
+    out.append(paired_check("Larger T lr: T rises more", DASH,
+                            paired_interval(same_seed_gaps(larger, literal, teacher_gain)), WHERE["teacher lr"]))
+    out.append(paired_check("Larger T lr: higher S1", DASH, paired_interval(same_seed_gaps(larger, literal)),
+                            WHERE["teacher lr"]))
+    return [check for check in out if check.seeds]
 
 
 def scorecard(results: dict[str, dict[str, History]]) -> str:
@@ -476,8 +585,8 @@ def scorecard(results: dict[str, dict[str, History]]) -> str:
     rows = checks(results)
     if not rows:
         return "No claim can be judged yet: no runs are recorded."
-    head = ["| claim | paper | lab (95 % CI) | seeds | verdict | where |", "|---|---|---|---|---|---|"]
+    head = ["| claim | paper | lab | seeds | verdict | where |", "|---|---|---|---|---|---|"]
     def cell(text: str) -> str:
         return text.replace(" to ", f"{NBSP}to{NBSP}").replace("Not separated", f"Not{NBSP}separated")
-    return "\n".join(head + [f"| {c.claim} | {c.paper} | {cell(c.result.short(c.digits))} | {c.result.n} | "
-                             f"{cell(verdict(c.result))} | {c.where} |" for c in rows])
+    return "\n".join(head + [f"| {c.claim} | {c.paper} | {cell(c.lab)} | {c.seeds} | {cell(c.verdict)} | "
+                             f"{c.where} |" for c in rows])

@@ -18,6 +18,10 @@ from ..paths import BOOK_DIR, RESULTS_DIR, RUNS_DIR
 # Every recorded run trains the digits preset at its full budget (gpslib/config.py); a smoke run or a reader
 # short of time passes smaller values (e.g. epochs=1, iters_per_epoch=4) to `record` or `rerun`.
 BUDGET: dict[str, Any] = dict(seed=0)
+# CutMix on 64 px scenes whose 1-2 digits are 28-40 px tall: one box covering 25-50 % of the image (CPS's area,
+# in one box instead of three, so pasted digits arrive mostly whole); `cutmix_recipe` measures both.
+CUTMIX_RECIPE: dict[str, Any] = {"cutmix": True, "cutmix_boxes": 1}   # cutmix_area: the default, CPS's
+CONVERGED_EPOCHS = 16
 SEEDS = (0, 1, 2)   # the main comparison is run three times; seed 0 keeps the plain name
 LATCH_SEEDS = (0, 1)  # the E = 8 latch pair: two seeds, about 30 CPU minutes a run
 
@@ -61,6 +65,30 @@ EXPERIMENTS: dict[str, dict[str, dict[str, Any]]] = {
     "longer": {f"{method}-1_8": {"method": method, "partition": "1/8", "epochs": 8}
                for method in ("gps", "cps", "supervised")}
               | {"gps-1_8-s1": {"method": "gps", "partition": "1/8", "epochs": 8, "seed": 1}},
+    # Tables 2/3 as the paper trains them, with CutMix on the unlabeled batches (CUTMIX_RECIPE, chosen by
+    # `cutmix_recipe`), at the preset's epochs.
+    "cutmix": {_seeded(f"{method}-{p.replace('/', '_')}", seed): {"method": method, "partition": p, "seed": seed,
+                                                                  **CUTMIX_RECIPE}
+               for p in ("1/8", "1/16") for seed in SEEDS for method in ("gps", "cps")},
+    # How many boxes on 64 px scenes: CPS at 1/8, seed 0, with CPS's three boxes against one box of the same
+    # total area (the one-box run is cutmix/cps-1_8).
+    "cutmix_recipe": {"three-boxes": {"method": "cps", "partition": "1/8", "cutmix": True, "cutmix_boxes": 3},
+                      "one-box": {"method": "cps", "partition": "1/8", **CUTMIX_RECIPE}},
+    # Tables 2/3's last column at the lab's scale: trained until the curves flatten, E = 16 (four times the
+    # preset), without CutMix. SupOnly adds phase a's epochs as everywhere; at E = 8 it was flat already.
+    "converged": {_seeded(f"{method}-{p.replace('/', '_')}", seed): {"method": method, "partition": p, "seed": seed,
+                                                                     "epochs": CONVERGED_EPOCHS}
+                  for p in ("1/8", "1/16") for seed in SEEDS for method in ("gps", "cps", "supervised")},
+    # Fig. 4: SupOnly on every label, GPS at 1/2 (main/gps-1_2), and GPS-dagger with every label (the unlabeled
+    # set is every training image, its labels unused there). Epochs by the preset's rule for |D^u| = 2,000:
+    # round(4 * 1,750 / 2,000) = 4, in epochs of 2,000 / 8 = 250 iterations for both.
+    "full": {_seeded(name, seed): {**params, "partition": "1", "seed": seed, "epochs": 4, "iters_per_epoch": 250}
+             for seed in SEEDS for name, params in (("supervised-all", {"method": "supervised"}),
+                                                    ("gps-dagger-all", {"method": "gps", "dagger": True}))}
+            | {_seeded("gps-1_2", seed): {"method": "gps", "partition": "1/2", "seed": seed} for seed in SEEDS},
+    # The main job and its SupOnly run again (seed 0) with the label maps every evaluation keeps, for Fig. 5:
+    # today's fused optimiser step, so their numbers differ from main's by rounding (results/README.md).
+    "snapshots": {f"{method}-1_8": {"method": method, "partition": "1/8"} for method in ("gps", "supervised")},
     # Where the latch can act. At E = 4 it fires at epoch 3 and eq. 9 gives w(4) = 1 anyway, so `rampup` adaptive
     # and fixed are one training; at E = 8 (the `longer` GPS runs, latched at 3) it raises w in four epochs.
     "latch": {_seeded(name, seed): {"method": "gps", "partition": "1/8", "epochs": 8, "rampup": rampup, "seed": seed}
@@ -77,7 +105,9 @@ REFERENCE = ("main", "gps-1_8")
 SAME_AS = {(experiment, _seeded(name, seed)): ("main", _seeded("gps-1_8", seed)) for seed in SEEDS
            for experiment, name in (("update", "two_step"), ("rampup", "adaptive"), ("teacher_lr", "literal"),
                                     ("table4", "gps1-cps1-fps1"))} | {
-    ("latch", _seeded("adaptive", seed)): ("longer", _seeded("gps-1_8", seed)) for seed in LATCH_SEEDS}
+    ("latch", _seeded("adaptive", seed)): ("longer", _seeded("gps-1_8", seed)) for seed in LATCH_SEEDS} | {
+    ("full", _seeded("gps-1_2", seed)): ("main", _seeded("gps-1_2", seed)) for seed in SEEDS} | {
+    ("cutmix_recipe", "one-box"): ("cutmix", "cps-1_8")}
 
 
 def variant_of(name: str) -> str:

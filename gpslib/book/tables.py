@@ -339,6 +339,69 @@ def method_table(main_runs: dict[str, History]) -> pd.DataFrame:
     return table
 
 
+# The lab's settings of Tables 2/3, each a set of GPS, CPS and SupOnly runs: the preset's epochs (4/4/5/7 at
+# 1/16 to 1/2) without and with CutMix, and trained until the curves flatten (E = 16) without it.
+SETTINGS = {"main": "no CutMix, preset E", "cutmix": "CutMix, preset E", "converged": "no CutMix, E = 16"}
+
+
+def setting_runs(results: dict[str, dict[str, History]]) -> dict[str, dict[str, History]]:
+    """The runs of each setting by its label. SupOnly has no unlabeled batch, so CutMix leaves it unchanged: the
+    CutMix setting reads main's SupOnly runs at the partitions it has GPS or CPS runs for."""
+    out = {label: dict(results.get(experiment, {})) for experiment, label in SETTINGS.items()}
+    mixed = out[SETTINGS["cutmix"]]
+    partitions = set(partitions_of(mixed))
+    mixed.update({f"main/{name}": h for name, h in results.get("main", {}).items()
+                  if h.config.get("method") == "supervised" and str(h.config.get("partition")) in partitions})
+    return {label: runs for label, runs in out.items() if runs}
+
+
+def paper_layout(settings: dict[str, dict[str, History]]) -> pd.DataFrame:
+    """The lab's Tables 2/3 laid out as the paper's: a row per setting and method, a column per partition (fewest
+    labels first), each cell the mean final S1 over the seeds recorded, their number in brackets."""
+    partitions = sorted({p for runs in settings.values() for p in partitions_of(runs)}, key=Fraction)
+    rows = {}
+    for label, runs in settings.items():
+        for method, name in METHOD_LABELS.items():
+            cells = {}
+            for partition in partitions:
+                seeds = [student_miou(h) for h in runs_by(runs, method, partition)]
+                cells[partition] = f"{np.mean(seeds):.1f} ({len(seeds)})" if seeds else DASH
+            if any(cell != DASH for cell in cells.values()):
+                rows[(label, name)] = cells
+    table = pd.DataFrame.from_dict(rows, orient="index", columns=partitions)
+    table.index = pd.MultiIndex.from_tuples(table.index, names=["setting", "method"]) if rows else table.index
+    return table
+
+
+# Fig. 4's bars: the `full` experiment's variants, in the paper's order (grey, red, yellow).
+FULL_VARIANTS = {"supervised-all": "SupOnly, every label", "gps-1_2": "GPS, 1/2",
+                 "gps-dagger-all": "GPS-dagger, every label"}
+
+
+def full_supervision_table(full_runs: dict[str, History]) -> pd.DataFrame:
+    """Fig. 4 in numbers: per variant of the `full` experiment, the labeled and unlabeled images, and the final S1
+    mIoU as mean and range over seeds."""
+    groups, rows = by_variant(full_runs), {}
+    for variant, label in FULL_VARIANTS.items():
+        if groups.get(variant):
+            meta = groups[variant][0].meta
+            rows[label] = {"labeled": meta.get("n_labeled"), "unlabeled": meta.get("n_unlabeled") or DASH,
+                           "S1 (%)": mean_range([student_miou(h) for h in groups[variant]]),
+                           "seeds": len(groups[variant])}
+    return pd.DataFrame.from_dict(rows, orient="index").rename_axis("run")
+
+
+# Fig. 5's rows: (experiment, run) of the recorded 1/8 runs of seed 0 that keep their predictions.
+PREDICTION_RUNS = {"SupOnly": ("snapshots", "supervised-1_8"), "GPS, no CutMix": ("snapshots", "gps-1_8"),
+                   "GPS, CutMix": ("cutmix", "gps-1_8")}
+
+
+def prediction_runs(results: dict[str, dict[str, History]]) -> dict[str, History]:
+    """Fig. 5's runs by row label, those recorded with snapshots (the others are absent)."""
+    found = {label: results.get(experiment, {}).get(name) for label, (experiment, name) in PREDICTION_RUNS.items()}
+    return {label: h for label, h in found.items() if h is not None and h.snapshots}
+
+
 def flow_table(histories: dict[str, History], epoch: float = 1.0) -> pd.DataFrame:
     """Fig. 3 in numbers, per partition and method: the teacher's mIoU at the start of the main loop, S1 after
     `epoch` epochs and at the end, each as the mean over seeds with their range."""

@@ -5,12 +5,13 @@ from pathlib import Path
 
 import numpy as np
 from matplotlib.lines import Line2D
+from matplotlib.patches import Patch
 from matplotlib.ticker import MaxNLocator
 
 from ..experiments import variant_of
 from ...history import History
-from ..tables import (LOSS_LABELS, METHOD_LABELS, ROLE_LABELS, describe_run, describe_runs, fps_flow, loss_frame,
-                      miou_frame, running_mean)
+from ..tables import (FULL_VARIANTS, LOSS_LABELS, METHOD_LABELS, ROLE_LABELS, by_variant, describe_run,
+                      describe_runs, fps_flow, loss_frame, miou_frame, running_mean)
 from .method import image_grid
 from .style import (METHOD_COLORS, OVERLAP_STYLES, TEXT_PT, blank, coincident_labels, figure, finish,
                     legend_below, loss_axis, wrap, zoom_after_start)
@@ -152,6 +153,56 @@ def pseudo_label_snapshots(history: History, n: int = 4, data=None):
     return image_grid(rows, row_labels=labels, titles=[f"unlabeled {i}" for i in ids],
                       title=f"Pseudo-labels at the first and last evaluation — {describe_run(history)}",
                       classes=data.class_names, palette=data.palette)
+
+
+def prediction_comparison(runs: dict[str, History], n: int = 4, data=None):
+    """The paper's Fig. 5 from snapshots: validation images, their ground truth, and the final prediction of S1
+    of each run (label -> history, e.g. SupOnly, GPS without and with CutMix), with a key to the class colours."""
+    from ...config import make_config
+    from ...data import build_datasets
+    from ...data.palette import colorize
+    from ...data.transforms import denormalize
+    from ...snapshots import decode
+    first = next(iter(runs.values()))
+    data = data or build_datasets(make_config(**first.config))
+    ids = first.snapshots[-1]["ids"]["val"][:n]
+    pairs = [data.val[i] for i in ids]
+    rows = [[denormalize(x) for x, _ in pairs], [colorize(y, data.palette) for _, y in pairs]]
+    for history in runs.values():
+        maps = decode(history.snapshots[-1])
+        rows.append([colorize(maps[f"val/student1/{i}"], data.palette) for i in ids])
+    last = ", ".join(f"{label} ep. {h.snapshots[-1]['epoch']:g}" for label, h in runs.items())
+    return image_grid(rows, row_labels=["image", "ground truth", *runs], titles=[f"val {i}" for i in ids],
+                      title=f"S1's predictions at the last evaluation ({last}) — {describe_runs(runs)}",
+                      classes=data.class_names, palette=data.palette)
+
+
+def full_supervision_bars(full_runs: dict[str, History]):
+    """The paper's Fig. 4 from the `full` experiment: a bar per variant (SupOnly with every label, GPS at 1/2,
+    GPS-dagger with every label), its height the mean final S1 mIoU, a dot per seed and the mean written on it;
+    the y axis starts near the lowest seed so the gaps show."""
+    groups = by_variant(full_runs)
+    labels = {label: groups[variant] for variant, label in FULL_VARIANTS.items() if groups.get(variant)}
+    finals = {label: [100 * h.final.get("miou_student1", np.nan) for h in runs] for label, runs in labels.items()}
+    fig, ax = figure(3.4)
+    if not finals:
+        blank(ax, "no recorded runs")
+        return finish(fig, "Against full supervision — no recorded runs")
+    colours = {"SupOnly, every label": METHOD_COLORS["SupOnly"], "GPS, 1/2": METHOD_COLORS["GPS"],
+               "GPS-dagger, every label": "#e6ab02"}
+    floor = 5 * np.floor((min(min(v) for v in finals.values()) - 3) / 5)
+    for x, (label, values) in enumerate(finals.items()):
+        mean = float(np.mean(values))
+        ax.bar(x, mean - floor, bottom=floor, color=colours[label], width=0.6)
+        ax.plot([x] * len(values), values, "o", color="black", ms=4)
+        ax.text(x, max(values) + 0.3, f"{mean:.1f}", ha="center", va="bottom", fontsize=TEXT_PT)
+    ax.set_xticks(range(len(finals)), list(finals))
+    ax.set_ylim(floor, max(max(v) for v in finals.values()) + 2.5)
+    ax.set_ylabel("validation mIoU of S1 (%)")
+    legend_below(fig, [Patch(color="#bbbbbb"), Line2D([], [], ls="", marker="o", color="black", ms=4)],
+                 ["bar: the mean over seeds (written above it)", "dot: one seed"])
+    seeds = "/".join(dict.fromkeys(str(len(v)) for v in finals.values()))
+    return finish(fig, f"Against full supervision ({seeds} seed(s) each) — {describe_runs(full_runs)}")
 
 
 def plot_miou_curves(histories: dict[str, History], roles=("student1", "teacher"), title: str = "",

@@ -1,0 +1,63 @@
+"""What a CutMix recipe does to the digits of 64 px scenes: how many arrive whole and how many are cut apart.
+
+CPS's recipe for VOC pastes three boxes covering 25-50 % of the image. Its objects are a small part of a
+512 px crop; a digit here is 28-40 px of a 64 px scene, so three boxes of a tenth of the image each cut most
+digits they touch. `digit_fates` mixes real scene masks with a recipe's boxes and follows every digit: kept
+whole (at least 90 % of its pixels survive), cut (10-90 %), or removed; the book tabulates it per recipe.
+"""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import torch
+from scipy import ndimage
+
+from ..data.cutmix import box_masks
+
+WHOLE, GONE = 0.9, 0.1     # a digit keeping at least WHOLE of its pixels is whole, at most GONE is removed
+# The recipes compared: CPS's, and one box of the same, a smaller and a larger total area (boxes, area range).
+RECIPES = {"CPS's (VOC)": (3, (0.25, 0.5)), "one box": (1, (0.25, 0.5)), "one small box": (1, (0.1, 0.25)),
+           "one large box": (1, (0.5, 0.75))}
+
+
+def digit_fates(masks: torch.Tensor, boxes: torch.Tensor, num_classes: int = 11) -> dict[str, int]:
+    """Count the digits of a mixed batch by fate. masks: [B,H,W] label maps (0 background, 255 ignored); boxes:
+    [B,1,H,W], 1 where image b takes its partner b-1's pixels (`data.cutmix.mix`)."""
+    fates = {"whole": 0, "cut": 0, "removed": 0}
+    for b in range(len(masks)):
+        take = boxes[b, 0].numpy() > 0
+        for source, kept in ((masks[b].numpy(), ~take), (masks[b - 1].numpy(), take)):
+            digits, count = ndimage.label((source > 0) & (source < num_classes))
+            for k in range(1, count + 1):
+                pixels = digits == k
+                share = (pixels & kept).sum() / pixels.sum()
+                fates["whole" if share >= WHOLE else "removed" if share <= GONE else "cut"] += 1
+    return fates
+
+
+def recipe_table(masks: torch.Tensor, recipes: dict[str, tuple[int, tuple[float, float]]], seed: int = 0,
+                 num_classes: int = 11) -> pd.DataFrame:
+    """Per recipe (name -> (boxes, area range)): the mixed share of the image and, of the digits that appear in
+    the mixed images, the share kept whole and the share cut apart, over the same masks and pairs."""
+    rows = {}
+    for name, (n_boxes, area) in recipes.items():
+        generator = torch.Generator().manual_seed(seed)
+        boxes = box_masks(len(masks), masks.shape[-2], masks.shape[-1], n_boxes, area, generator)
+        fates = digit_fates(masks, boxes, num_classes)
+        shown = fates["whole"] + fates["cut"]
+        rows[name] = {"boxes": n_boxes, "area (%)": f"{100 * area[0]:g}-{100 * area[1]:g}",
+                      "mixed (%)": 100 * float(boxes.mean()), "digits whole (%)": 100 * fates["whole"] / shown,
+                      "digits cut (%)": 100 * fates["cut"] / shown}
+    return pd.DataFrame.from_dict(rows, orient="index").rename_axis("recipe")
+
+
+def scene_masks(data, n: int = 512) -> torch.Tensor:
+    """The label maps of the first n unlabeled scenes (their hidden masks), as the training loop crops them."""
+    return torch.stack([data.unlabeled[i][1] for i in range(min(n, len(data.unlabeled)))])
+
+
+def digits_recipe_table(n: int = 512, recipes=None) -> pd.DataFrame:
+    """`recipe_table` of RECIPES on the first n unlabeled scenes of the digits preset at 1/8."""
+    from ..config import make_config
+    from ..data import build_datasets
+    return recipe_table(scene_masks(build_datasets(make_config("digits", "1/8")), n), recipes or RECIPES)
