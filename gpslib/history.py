@@ -96,7 +96,7 @@ class History:
 def environment() -> dict[str, Any]:
     import torch
     info = {"python": platform.python_version(), "torch": str(torch.__version__), "host": platform.node(),
-            "git_commit": git_commit()}
+            "cpu_threads": torch.get_num_threads(), "git_commit": git_commit()}
     if torch.cuda.is_available():
         info["gpu"] = torch.cuda.get_device_name()
     return info
