@@ -603,7 +603,7 @@ def test_fig4_compares_each_gps_run_with_suponly_on_every_label_seed_by_seed():
 
 def test_the_grid_records_every_setting_the_paper_reports():
     grid = experiments.EXPERIMENTS
-    assert len(grid["cutmix"]) == 2 * 2 * 3 and all(p["cutmix"] and p["cutmix_boxes"] == 1
+    assert len(grid["cutmix"]) == 2 * 2 * 3 and all(p["cutmix"] and p["cutmix_boxes"] == 3
                                                     for p in grid["cutmix"].values())
     assert len(grid["converged"]) == 3 * 2 * 3
     assert experiments.parameters("converged", "gps-1_16-s2")["epochs"] == 16
@@ -613,5 +613,5 @@ def test_the_grid_records_every_setting_the_paper_reports():
     dagger = experiments.parameters("full", "gps-dagger-all")
     assert dagger["dagger"] and dagger["epochs"] == 4
     assert experiments.result_path("full", "gps-1_2-s1").parts[-2:] == ("main", "gps-1_2-s1.json")
-    assert experiments.result_path("cutmix_recipe", "one-box").parts[-2:] == ("cutmix", "cps-1_8.json")
-    assert "-p cutmix_boxes 1" in experiments.papermill_command(experiments.parameters("cutmix", "gps-1_8"))
+    assert experiments.result_path("cutmix_recipe", "three-boxes").parts[-2:] == ("cutmix", "cps-1_8.json")
+    assert "-p cutmix_boxes 1" in experiments.papermill_command(experiments.parameters("cutmix_recipe", "one-box"))

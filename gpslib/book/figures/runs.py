@@ -202,7 +202,8 @@ def full_supervision_bars(full_runs: dict[str, History]):
     legend_below(fig, [Patch(color="#bbbbbb"), Line2D([], [], ls="", marker="o", color="black", ms=4)],
                  ["bar: the mean over seeds (written above it)", "dot: one seed"])
     seeds = "/".join(dict.fromkeys(str(len(v)) for v in finals.values()))
-    return finish(fig, f"Against full supervision ({seeds} seed(s) each) — {describe_runs(full_runs)}")
+    plural = "" if seeds == "1" else "s"
+    return finish(fig, f"Against full supervision ({seeds} seed{plural} each) — {describe_runs(full_runs)}")
 
 
 def plot_miou_curves(histories: dict[str, History], roles=("student1", "teacher"), title: str = "",
