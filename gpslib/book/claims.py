@@ -237,6 +237,24 @@ def last_epoch_text(histories: dict[str, History]) -> str:
     return listed(lines) or "No recorded runs."
 
 
+def teacher_budget_text(main_runs: dict[str, History]) -> str:
+    """Phase a is counted in epochs of the unlabeled set, as the paper counts epochs, so the more labels, the
+    fewer iterations the teacher trains before guiding: per partition its phase-a iterations, its mIoU when the
+    main loop starts, and where GPS ends against SupOnly."""
+    lines = []
+    for partition in partitions_of(main_runs):
+        gps = runs_by(main_runs, "gps", partition)
+        if not gps:
+            continue
+        start = np.mean([miou_at(h, 0.0, "teacher") for h in gps])
+        gap = method_gap(main_runs, "GPS", "SupOnly", partition)
+        iters, meta = gps[0].meta.get("teacher_iters") or 0, gps[0].meta
+        passes = iters * gps[0].config.get("batch_labeled", 8) / max(1, meta.get("n_labeled") or 1)
+        lines.append(f"**{partition}**: phase a is {iters} iterations ({passes:.0f} passes over the labeled set), "
+                     f"T starts the main loop at {start:.1f} %, and GPS − SupOnly ends at {gap.text()}.")
+    return listed(lines) or "No GPS run is recorded yet."
+
+
 def room_text(search: pd.DataFrame, main_runs: dict[str, History], partition: str = "1/8",
               all_labels_run: str = "sup-1-r10t-digits") -> str:
     """How many points semi-supervision can add at all: SupOnly with every label (a search run) minus SupOnly at
