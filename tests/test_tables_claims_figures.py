@@ -302,7 +302,7 @@ def test_findings_and_headline_state_each_pair_by_its_interval():
     text = claims.findings({**named("gps-1_8", seeded("gps", (0.60, 0.62, 0.64))), **behind,
                             **named("supervised-1_8", seeded("supervised", (0.50, 0.53, 0.53)))})
     assert "GPS leads SupOnly by 10.0 points and leads CPS by 21.0 points; CPS ends 11.0 points below SupOnly." in text
-    assert claims.findings({}) == "No main run is recorded yet."
+    assert claims.findings({}) == "No GPS run is recorded yet."
 
 
 def test_scorecard_has_one_row_per_judged_claim_with_its_link():

@@ -14,9 +14,9 @@ import pandas as pd
 
 from ..history import History
 from ..losses import gaussian_rampup
-from .tables import (DASH, METHOD_LABELS, PAPER_RAMPDOWN, PAPER_TABLE3, PAPER_TABLE4, ROLE_LABELS, Paired,
-                     by_variant, fps_flow, latch_losses, miou_at, paired_interval, partitions_of, roles_of, runs_by,
-                     same_seed_gaps, setting_runs, student_miou, teacher_gain)
+from .tables import (DASH, METHOD_LABELS, PAPER_RAMPDOWN, PAPER_TABLE3, PAPER_TABLE4, PREDICTION_RUNS, ROLE_LABELS,
+                     Paired, by_variant, fps_flow, latch_losses, miou_at, paired_interval, partitions_of, roles_of,
+                     runs_by, same_seed_gaps, setting_runs, student_miou, teacher_gain)
 
 CONFIRMED, REFUTED, NOT_SEPARATED = "Confirmed", "Refuted", "Not separated"
 NBSP = "\u00a0"     # keeps "Not separated", "2.3 to 6.3" or "E = 4" on one line in a table cell
@@ -146,7 +146,7 @@ def findings(main_runs: dict[str, History]) -> str:
         sentences.append(f"At {partition}, GPS {' and '.join(parts)}{below}.")
         whole += [partition] if all(r.separated > 0 for r in (gs, gc, cs)) else []
     if not sentences:
-        return "No main run is recorded yet."
+        return "No GPS run is recorded yet."
     return " ".join(sentences) + (" The paper's order GPS > CPS > SupOnly holds in full at "
                                   + (" and ".join(whole) if whole else "no recorded partition") + ".")
 
@@ -493,6 +493,12 @@ def full_supervision_text(full_runs: dict[str, History]) -> str:
     return listed(lines) or "**Not recorded yet**: SupOnly with every label and a GPS run on the same seed."
 
 
+def missing_predictions(shown: dict[str, History]) -> str:
+    """Which of Fig. 5's runs are not recorded with their predictions yet (`shown`: those that are)."""
+    missing = [f"`{experiment}/{name}`" for label, (experiment, name) in PREDICTION_RUNS.items() if label not in shown]
+    return f"Not recorded with predictions yet: {', '.join(missing)}." if missing else ""
+
+
 def repeat_text(results: dict[str, dict[str, History]]) -> str:
     """How the runs recorded again for their predictions (`snapshots`) compare with the main runs they repeat:
     same settings and seed, but trained with the fused optimiser step, whose rounding grows over a run."""
@@ -605,6 +611,7 @@ def scorecard(results: dict[str, dict[str, History]]) -> str:
         return "No claim can be judged yet: no runs are recorded."
     head = ["| claim | paper | lab | seeds | verdict | where |", "|---|---|---|---|---|---|"]
     def cell(text: str) -> str:
-        return text.replace(" to ", f"{NBSP}to{NBSP}").replace("Not separated", f"Not{NBSP}separated")
-    return "\n".join(head + [f"| {c.claim} | {c.paper} | {cell(c.lab)} | {c.seeds} | {cell(c.verdict)} | "
+        return text.replace(" to ", f"{NBSP}to{NBSP}").replace("Not separated", f"Not{NBSP}separated").replace(
+            " / ", f"{NBSP}/{NBSP}")
+    return "\n".join(head + [f"| {c.claim} | {cell(c.paper)} | {cell(c.lab)} | {c.seeds} | {cell(c.verdict)} | "
                              f"{c.where} |" for c in rows])
