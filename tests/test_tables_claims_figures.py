@@ -558,6 +558,9 @@ def test_the_order_is_judged_from_its_two_steps():
                                                             claims.CONFIRMED)
     assert rows["GPS > CPS > SupOnly, 1/8, no CutMix, E = 16"].verdict == claims.REFUTED
     assert "GPS > CPS > SupOnly, 1/16, no CutMix, preset E" not in rows      # no CPS at 1/16
+    results["main"].update(named("cps-1_16", seeded("cps", (0.30, 0.90), partition="1/16")))
+    row = {c.claim: c for c in claims.checks(results)}["GPS > CPS > SupOnly, 1/16, no CutMix, preset E"]
+    assert (row.lab, row.seeds) == ("50.0 / 30.0 / 55.0", 1)      # the means over the seed all three have
     assert rows["GPS with CutMix > without, 1/8"].lab == "+4.0 (1.5 to 6.5)"
     card = claims.scorecard(results).replace("\u00a0", " ")
     assert "| GPS > CPS > SupOnly, 1/8, CutMix, preset E | 75.7 / 73.7 / 68.2 | 66.0 / 59.7 / 52.0 | 3 | Confirmed |" in card
