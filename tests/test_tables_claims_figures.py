@@ -374,12 +374,12 @@ def test_last_epoch_text_gives_each_method_s_gain_in_its_final_epoch():
 
 
 def test_room_text_compares_full_supervision_with_the_paper_s_lead():
-    search = pd.DataFrame({"S1 mIoU (%)": [79.6]}, index=["sup-1-r10t-digits"])
-    runs = {"supervised-1_8": make_history("supervised", final=0.72), "s1": make_history("supervised", final=0.74)}
-    assert claims.room_text(search, runs) == (
-        "**At most 6.6 points of room at 1/8**: SupOnly reaches 79.6 % with every scene labeled and 73.0 % at 1/8 "
-        "(2 seeds); the paper's GPS leads SupOnly by 7.5 points there (VOC).")
-    assert claims.room_text(search, {}).startswith("**Room unknown**")
+    full = named("supervised-all", seeded("supervised", (0.80, 0.81), partition="1"))
+    runs = named("supervised-1_8", seeded("supervised", (0.72, 0.74, 0.70)))
+    assert claims.room_text(full, runs) == (
+        "**About 7.5 points of room at 1/8**: SupOnly with every scene labeled minus SupOnly at 1/8, +7.5 points "
+        "(95 % CI 1.1 to 13.9, 2 seeds); the paper's GPS leads SupOnly by 7.5 points there (VOC).")
+    assert claims.room_text(full, {}).startswith("**Room unknown**")
 
 
 # ---------------------------------------------------------------- the ablations

@@ -255,17 +255,16 @@ def teacher_budget_text(main_runs: dict[str, History]) -> str:
     return listed(lines) or "No GPS run is recorded yet."
 
 
-def room_text(search: pd.DataFrame, main_runs: dict[str, History], partition: str = "1/8",
-              all_labels_run: str = "sup-1-r10t-digits") -> str:
-    """How many points semi-supervision can add at all: SupOnly with every label (a search run) minus SupOnly at
-    `partition` (mean of the recorded seeds), next to GPS's lead over SupOnly in the paper."""
-    few = [student_miou(h) for h in runs_by(main_runs, "supervised", partition)]
-    if all_labels_run not in search.index or not few:
-        return f"**Room unknown** at {partition}: SupOnly is not recorded there yet."
-    full, paper = float(search.loc[all_labels_run, "S1 mIoU (%)"]), _paper_gap(partition, "GPS", "SupOnly")
-    seeds = f"{len(few)} seed{'s' if len(few) > 1 else ''}"
-    return (f"**At most {full - np.mean(few):.1f} points of room at {partition}**: SupOnly reaches {full:.1f} % with "
-            f"every scene labeled and {np.mean(few):.1f} % at {partition} ({seeds})"
+def room_text(full_runs: dict[str, History], main_runs: dict[str, History], partition: str = "1/8") -> str:
+    """How many points semi-supervision can add at all: SupOnly with every label (`full`) minus SupOnly at
+    `partition`, paired by seed, next to GPS's lead over SupOnly in the paper."""
+    room = paired_interval(same_seed_gaps(by_variant(full_runs).get("supervised-all", []),
+                                          runs_by(main_runs, "supervised", partition)))
+    if not room.n:
+        return f"**Room unknown** at {partition}: SupOnly with every label and at {partition} share no seed yet."
+    paper = _paper_gap(partition, "GPS", "SupOnly")
+    return (f"**About {room.mean:.1f} points of room at {partition}**: SupOnly with every scene labeled minus SupOnly "
+            f"at {partition}, {room.text()}"
             + ("." if paper == DASH else f"; the paper's GPS leads SupOnly by {paper.lstrip('+')} points there (VOC)."))
 
 
