@@ -315,7 +315,7 @@ def test_scorecard_has_one_row_per_judged_claim_with_its_link():
     assert not any(n.startswith(("+ ", "Larger", "Two-step", "Adaptive")) for n in names)   # nothing recorded
     card = claims.scorecard(results)
     card = card.replace("\u00a0", " ")      # no-break spaces keep "7.5 to 12.5" on one line
-    assert ("| GPS > CPS > SupOnly, 1/8, no CutMix, preset E | 75.7 / 73.7 / 68.2 | 62.0 / 62.3 / 52.0 | 3 | "
+    assert ("| GPS > CPS > SupOnly, 1/8, no CutMix, preset E | 75.7/73.7/68.2 | 62.0/62.3/52.0 | 3 | "
             "Not separated | {ref}`ch. 11 <results-methods>` |" in card.splitlines())
     assert "| Without ramp-down of $L_{gps}$ > with | +2.2 | -2.0 (-2.0 to -2.0) | 3 | Refuted |" in card
     assert "| GPS ahead after epoch 1, 1/16 |" not in card           # no CPS at 1/16
@@ -554,16 +554,16 @@ def test_the_order_is_judged_from_its_two_steps():
     assert claims.order_verdict(settings["no CutMix, E = 16"], "1/8")[0] == claims.REFUTED
     rows = {c.claim: c for c in claims.checks(results)}
     row = rows["GPS > CPS > SupOnly, 1/8, CutMix, preset E"]
-    assert (row.paper, row.lab, row.seeds, row.verdict) == ("75.7 / 73.7 / 68.2", "66.0 / 59.7 / 52.0", 3,
+    assert (row.paper, row.lab, row.seeds, row.verdict) == ("75.7/73.7/68.2", "66.0/59.7/52.0", 3,
                                                             claims.CONFIRMED)
     assert rows["GPS > CPS > SupOnly, 1/8, no CutMix, E = 16"].verdict == claims.REFUTED
     assert "GPS > CPS > SupOnly, 1/16, no CutMix, preset E" not in rows      # no CPS at 1/16
     results["main"].update(named("cps-1_16", seeded("cps", (0.30, 0.90), partition="1/16")))
     row = {c.claim: c for c in claims.checks(results)}["GPS > CPS > SupOnly, 1/16, no CutMix, preset E"]
-    assert (row.lab, row.seeds) == ("50.0 / 30.0 / 55.0", 1)      # the means over the seed all three have
+    assert (row.lab, row.seeds) == ("50.0/30.0/55.0", 1)      # the means over the seed all three have
     assert rows["GPS with CutMix > without, 1/8"].lab == "+4.0 (1.5 to 6.5)"
     card = claims.scorecard(results).replace("\u00a0", " ")
-    assert "| GPS > CPS > SupOnly, 1/8, CutMix, preset E | 75.7 / 73.7 / 68.2 | 66.0 / 59.7 / 52.0 | 3 | Confirmed |" in card
+    assert "| GPS > CPS > SupOnly, 1/8, CutMix, preset E | 75.7/73.7/68.2 | 66.0/59.7/52.0 | 3 | Confirmed |" in card
 
 
 def test_cutmix_and_convergence_are_same_seed_differences():

@@ -549,8 +549,8 @@ def order_check(runs: dict[str, History], partition: str, setting: str) -> Check
     means = [np.mean([by_seed[seed] for seed in seeds]) if seeds else np.nan for by_seed in methods.values()]
     paper = PAPER_TABLE3.get(partition)
     return Check(f"GPS > CPS > SupOnly, {partition}, {setting}",
-                 " / ".join(f"{paper[m]:.1f}" for m in ("GPS", "CPS", "SupOnly")) if paper else DASH,
-                 " / ".join(DASH if np.isnan(m) else f"{m:.1f}" for m in means), len(seeds), word, WHERE["methods"])
+                 "/".join(f"{paper[m]:.1f}" for m in ("GPS", "CPS", "SupOnly")) if paper else DASH,
+                 "/".join(DASH if np.isnan(m) else f"{m:.1f}" for m in means), len(seeds), word, WHERE["methods"])
 
 
 def checks(results: dict[str, dict[str, History]]) -> list[Check]:
@@ -611,7 +611,6 @@ def scorecard(results: dict[str, dict[str, History]]) -> str:
         return "No claim can be judged yet: no runs are recorded."
     head = ["| claim | paper | lab | seeds | verdict | where |", "|---|---|---|---|---|---|"]
     def cell(text: str) -> str:
-        return text.replace(" to ", f"{NBSP}to{NBSP}").replace("Not separated", f"Not{NBSP}separated").replace(
-            " / ", f"{NBSP}/{NBSP}")
+        return text.replace(" to ", f"{NBSP}to{NBSP}").replace("Not separated", f"Not{NBSP}separated")
     return "\n".join(head + [f"| {c.claim} | {cell(c.paper)} | {cell(c.lab)} | {c.seeds} | {cell(c.verdict)} | "
                              f"{c.where} |" for c in rows])
