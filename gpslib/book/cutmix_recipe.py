@@ -7,7 +7,6 @@ whole (at least 90 % of its pixels survive), cut (10-90 %), or removed; the book
 """
 from __future__ import annotations
 
-import numpy as np
 import pandas as pd
 import torch
 from scipy import ndimage
