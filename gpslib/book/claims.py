@@ -441,14 +441,19 @@ def teacher_lr_text(runs: dict[str, History]) -> str:
 
 
 # ---------------------------------------------------------------- CutMix, convergence, full supervision
+def cutmix_gap(main_runs: dict[str, History], cutmix_runs: dict[str, History], method: str, partition: str) -> Paired:
+    """`method`'s final S1 with CutMix minus without it at one partition, paired by seed."""
+    return paired_interval(same_seed_gaps(runs_by(cutmix_runs, method, partition),
+                                          runs_by(main_runs, method, partition)))
+
+
 def cutmix_text(main_runs: dict[str, History], cutmix_runs: dict[str, History]) -> str:
     """What CutMix does to GPS and to CPS at each partition it was recorded at: the same run with CutMix minus
     without it, final S1, paired by seed (the paper trains Tables 2/3 with it, Fig. 3 and Table 4 without)."""
     lines = []
     for partition in partitions_of(cutmix_runs):
         for method in ("gps", "cps"):
-            result = paired_interval(same_seed_gaps(runs_by(cutmix_runs, method, partition),
-                                                    runs_by(main_runs, method, partition)))
+            result = cutmix_gap(main_runs, cutmix_runs, method, partition)
             if result.n:
                 lines.append(judged(f"{METHOD_LABELS[method]} with − without CutMix at {partition}", result))
     return listed(lines) or "No run with CutMix is recorded yet."
@@ -481,14 +486,18 @@ def converged_text(main_runs: dict[str, History], converged_runs: dict[str, Hist
     return listed(lines) or "No run at E = 16 is recorded yet."
 
 
+def full_gap(full_runs: dict[str, History], variant: str) -> Paired:
+    """A `full` variant's final S1 minus SupOnly's with every label, paired by seed."""
+    groups = by_variant(full_runs)
+    return paired_interval(same_seed_gaps(groups.get(variant, []), groups.get("supervised-all", [])))
+
+
 def full_supervision_text(full_runs: dict[str, History]) -> str:
     """Fig. 4's question: does GPS at 1/2 reach SupOnly trained on every label, and GPS-dagger with every label
     pass it? Same-seed differences of the final S1."""
-    groups = by_variant(full_runs)
-    full = groups.get("supervised-all", [])
-    lines = [judged(f"{what} − SupOnly with every label", paired_interval(same_seed_gaps(groups.get(name, []), full)))
-             for name, what in (("gps-1_2", "GPS at 1/2"), ("gps-dagger-all", "GPS-dagger with every label"))
-             if same_seed_gaps(groups.get(name, []), full)]
+    gaps = {what: full_gap(full_runs, name)
+            for name, what in (("gps-1_2", "GPS at 1/2"), ("gps-dagger-all", "GPS-dagger with every label"))}
+    lines = [judged(f"{what} − SupOnly with every label", result) for what, result in gaps.items() if result.n]
     return listed(lines) or "**Not recorded yet**: SupOnly with every label and a GPS run on the same seed."
 
 
@@ -559,16 +568,14 @@ def checks(results: dict[str, dict[str, History]]) -> list[Check]:
     for setting, runs in setting_runs(results).items():
         out += [order_check(runs, partition, setting) for partition in partitions_of(runs)
                 if all(runs_by(runs, METHOD_CODES[label], partition) for label in ("GPS", "CPS", "SupOnly"))]
-    full = by_variant(results.get("full", {}))
     for variant, what, paper in (("gps-1_2", "GPS at 1/2", f"3 of 4 (Fig.{NBSP}4)"),
                                  ("gps-dagger-all", "GPS-dagger, every label", DASH)):
-        out.append(paired_check(f"{what} > SupOnly, every label", paper, paired_interval(same_seed_gaps(
-            full.get(variant, []), full.get("supervised-all", []))), WHERE["full"]))
+        out.append(paired_check(f"{what} > SupOnly, every label", paper, full_gap(results.get("full", {}), variant),
+                                WHERE["full"]))
     cutmix = results.get("cutmix", {})
     for partition in partitions_of(cutmix):
-        out += [paired_check(f"{METHOD_LABELS[method]} with CutMix > without, {partition}", DASH, paired_interval(
-            same_seed_gaps(runs_by(cutmix, method, partition), runs_by(main, method, partition))), WHERE["cutmix"])
-            for method in ("gps", "cps")]
+        out += [paired_check(f"{METHOD_LABELS[method]} with CutMix > without, {partition}", DASH,
+                             cutmix_gap(main, cutmix, method, partition), WHERE["cutmix"]) for method in ("gps", "cps")]
     fig3 = f"{PAPER_FIG3['GPS'] - PAPER_FIG3['CPS']:+.1f} (City)"
     for partition in partitions_of(main):
         out.append(paired_check(f"GPS ahead after epoch 1, {partition}", fig3, head_start(main, partition),

@@ -11,12 +11,14 @@ import pandas as pd
 import torch
 from scipy import ndimage
 
+from ..config import Config, make_config
 from ..data.cutmix import box_masks
 
 WHOLE, GONE = 0.9, 0.1     # a digit keeping at least WHOLE of its pixels is whole, at most GONE is removed
-# The recipes compared: CPS's, and one box of the same, a smaller and a larger total area (boxes, area range).
-RECIPES = {"CPS's (VOC)": (3, (0.25, 0.5)), "one box": (1, (0.25, 0.5)), "one small box": (1, (0.1, 0.25)),
-           "one large box": (1, (0.5, 0.75))}
+# The recipes compared (boxes, area range): CPS's, the training default, and one box of the same, a smaller and a
+# larger total area.
+RECIPES = {"CPS's (VOC)": (Config.cutmix_boxes, Config.cutmix_area), "one box": (1, Config.cutmix_area),
+           "one small box": (1, (0.1, 0.25)), "one large box": (1, (0.5, 0.75))}
 
 
 def digit_fates(masks: torch.Tensor, boxes: torch.Tensor, num_classes: int = 11) -> dict[str, int]:
@@ -57,6 +59,5 @@ def scene_masks(data, n: int = 512) -> torch.Tensor:
 
 def digits_recipe_table(n: int = 512, recipes=None) -> pd.DataFrame:
     """`recipe_table` of RECIPES on the first n unlabeled scenes of the digits preset at 1/8."""
-    from ..config import make_config
     from ..data import build_datasets
     return recipe_table(scene_masks(build_datasets(make_config("digits", "1/8")), n), recipes or RECIPES)
