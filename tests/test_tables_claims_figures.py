@@ -514,6 +514,18 @@ def test_missing_text_names_the_runs_to_record():
     assert "All 2 runs" in experiments.missing_text("main", ["a", "b"], {"a": 1, "b": 2})
 
 
+def test_the_recording_command_lists_what_is_missing_and_refuses_unknown_runs(tmp_path, monkeypatch, capsys):
+    monkeypatch.setattr(experiments, "RESULTS_DIR", tmp_path)
+    monkeypatch.setattr(experiments, "record", lambda *a, **k: pytest.fail("--missing must record nothing"))
+    make_history().save(tmp_path / "full" / "supervised-all.json")
+    experiments.main(["full", "--missing"])
+    out = capsys.readouterr().out
+    assert "supervised-all (seeds 1, 2)" in out and "gps-dagger-all (seeds 0, 1, 2)" in out
+    with pytest.raises(SystemExit):
+        experiments.main(["full", "supervised-al"])
+    assert "no run supervised-al in 'full'" in capsys.readouterr().err
+
+
 # ---------------------------------------------------------------- Tables 2/3 in three settings, Fig. 4, CutMix
 def settings_results():
     """main at 1/8 and 1/4 (main_runs' 1/8 plus a 1/4 SupOnly), cutmix GPS and CPS at 1/8 (seeds 0-2), converged at

@@ -225,14 +225,26 @@ def _show_markdown(text: str) -> None:
         print(text)
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> None:
     """python -m gpslib.book.experiments EXPERIMENT [NAME ...]: record the named runs (again, if they are recorded
-    already), or, without names, every run of the experiment that is not recorded yet."""
-    import sys
-    experiment = sys.argv[1]
-    names = sys.argv[2:] or [name for name in EXPERIMENTS[experiment] if not result_path(experiment, name).is_file()]
+    already), or, without names, every run of the experiment that is not recorded yet; --missing only lists them."""
+    import argparse
+    parser = argparse.ArgumentParser(prog="python -m gpslib.book.experiments", description=main.__doc__)
+    parser.add_argument("experiment", choices=sorted(EXPERIMENTS))
+    parser.add_argument("names", nargs="*", metavar="NAME", help="runs of the experiment (default: the missing ones)")
+    parser.add_argument("--missing", action="store_true", help="say which runs are not recorded, record nothing")
+    args = parser.parse_args(argv)
+    unknown = [n for n in args.names if n not in EXPERIMENTS[args.experiment]]
+    if unknown:
+        parser.error(f"no run {', '.join(unknown)} in '{args.experiment}'; "
+                     f"its runs are {', '.join(EXPERIMENTS[args.experiment])}")
+    if args.missing:
+        print(missing_text(args.experiment, EXPERIMENTS[args.experiment], load_results(args.experiment, RESULTS_DIR)))
+        return
+    names = args.names or [n for n in EXPERIMENTS[args.experiment]
+                           if not result_path(args.experiment, n, RESULTS_DIR).is_file()]
     for name in names:
-        path = record(experiment, name)
+        path = record(args.experiment, name)
         print(path, json.loads(path.read_text())["evals"][-1].get("miou_student1"), flush=True)
 
 

@@ -130,25 +130,31 @@ def prediction_panel(out_dir: str | Path, n: int = 4, role: str = "student1", de
                       classes=data.class_names, palette=data.palette)
 
 
-def pseudo_label_snapshots(history: History, n: int = 4, data=None):
-    """The paper's Fig. 2 from a run's snapshots: unlabeled images, their hidden masks, and the teacher's Y^t and
-    the students' Y^{s-bar} on them at the first and the last evaluation, with a key to the class colours."""
+def _snapshot_scenes(history: History, split: str, n: int, data=None):
+    """What Figs. 2 and 5 open with: the data a run trained on, the first n ids of `split` ("unlabeled" or "val")
+    its snapshots keep, two rows (the images and their masks) and a function colouring a decoded label map."""
     from ...config import make_config
     from ...data import build_datasets
     from ...data.palette import colorize
     from ...data.transforms import denormalize
     from ...evaluate import PSEUDO_SEED
-    from ...snapshots import decode
     data = data or build_datasets(make_config(**history.config))
-    first, last = history.snapshots[0], history.snapshots[-1]
-    ids = first["ids"]["unlabeled"][:n]
-    pairs = [data.unlabeled[(i, PSEUDO_SEED + i)] for i in ids]
+    ids = history.snapshots[-1]["ids"][split][:n]
+    pairs = [data.unlabeled[(i, PSEUDO_SEED + i)] if split == "unlabeled" else data.val[i] for i in ids]
     rows = [[denormalize(x) for x, _ in pairs], [colorize(y, data.palette) for _, y in pairs]]
+    return data, ids, rows, lambda label_map: colorize(label_map, data.palette)
+
+
+def pseudo_label_snapshots(history: History, n: int = 4, data=None):
+    """The paper's Fig. 2 from a run's snapshots: unlabeled images, their hidden masks, and the teacher's Y^t and
+    the students' Y^{s-bar} on them at the first and the last evaluation, with a key to the class colours."""
+    from ...snapshots import decode
+    data, ids, rows, colour = _snapshot_scenes(history, "unlabeled", n, data)
     labels = ["unlabeled", "hidden mask"]
-    for snap in (first, last):
+    for snap in (history.snapshots[0], history.snapshots[-1]):
         maps = decode(snap)
         for source, name in (("teacher", "$Y^t$"), ("students", r"$Y^{\bar s}$")):
-            rows.append([colorize(maps[f"unlabeled/{source}/{i}"], data.palette) for i in ids])
+            rows.append([colour(maps[f"unlabeled/{source}/{i}"]) for i in ids])
             labels.append(f"{name}, ep. {snap['epoch']:g}")
     return image_grid(rows, row_labels=labels, titles=[f"unlabeled {i}" for i in ids],
                       title=f"Pseudo-labels at the first and last evaluation — {describe_run(history)}",
@@ -158,19 +164,11 @@ def pseudo_label_snapshots(history: History, n: int = 4, data=None):
 def prediction_comparison(runs: dict[str, History], n: int = 4, data=None):
     """The paper's Fig. 5 from snapshots: validation images, their ground truth, and the final prediction of S1
     of each run (label -> history, e.g. SupOnly, GPS without and with CutMix), with a key to the class colours."""
-    from ...config import make_config
-    from ...data import build_datasets
-    from ...data.palette import colorize
-    from ...data.transforms import denormalize
     from ...snapshots import decode
-    first = next(iter(runs.values()))
-    data = data or build_datasets(make_config(**first.config))
-    ids = first.snapshots[-1]["ids"]["val"][:n]
-    pairs = [data.val[i] for i in ids]
-    rows = [[denormalize(x) for x, _ in pairs], [colorize(y, data.palette) for _, y in pairs]]
+    data, ids, rows, colour = _snapshot_scenes(next(iter(runs.values())), "val", n, data)
     for history in runs.values():
         maps = decode(history.snapshots[-1])
-        rows.append([colorize(maps[f"val/student1/{i}"], data.palette) for i in ids])
+        rows.append([colour(maps[f"val/student1/{i}"]) for i in ids])
     last = ", ".join(f"{label} ep. {h.snapshots[-1]['epoch']:g}" for label, h in runs.items())
     return image_grid(rows, row_labels=["image", "ground truth", *runs], titles=[f"val {i}" for i in ids],
                       title=f"S1's predictions at the last evaluation ({last}) — {describe_runs(runs)}",
