@@ -371,6 +371,9 @@ def test_last_epoch_text_gives_each_method_s_gain_in_its_final_epoch():
             "cps-1_8": make_history("cps", final=0.5, first=0.6, epochs=2)}             # 60 after epoch 1, then 50
     assert claims.last_epoch_text(runs) == ("**1/8**: S1 gained GPS +15.0 (-48.5 to 78.5), CPS -10.0 (one seed) "
                                             "points in the last epoch (95 % CI, 2 seeds).")
+    one = {name: runs[name] for name in ("gps-1_8", "cps-1_8")}
+    assert claims.last_epoch_text(one) == ("**1/8**: S1 gained GPS +20.0 (one seed), CPS -10.0 (one seed) "
+                                           "points in the last epoch.")
 
 
 def test_room_text_compares_full_supervision_with_the_paper_s_lead():

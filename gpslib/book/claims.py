@@ -232,8 +232,9 @@ def last_epoch_text(histories: dict[str, History]) -> str:
                                          for h in runs])
                  for method, label in METHOD_LABELS.items() if (runs := runs_by(histories, method, partition))}
         seeds = max(g.n for g in gains.values())
+        how = f" (95 % CI, {seeds} seeds)" if seeds > 1 else ""
         lines.append(f"**{partition}**: S1 gained " + ", ".join(f"{label} {g.short()}" for label, g in gains.items())
-                     + f" points in the last epoch (95 % CI, {seeds} seed{'s' if seeds > 1 else ''}).")
+                     + f" points in the last epoch{how}.")
     return listed(lines) or "No recorded runs."
 
 
