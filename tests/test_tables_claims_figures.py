@@ -473,6 +473,15 @@ def test_teacher_lr_text_pairs_the_larger_lr_with_the_literal_one():
     assert table.loc["larger", "teacher lr"] == "1.0e-04" and table.loc["larger", "T gain"] == pytest.approx(63.0)
 
 
+def test_guide_text_says_where_the_teacher_ends_against_its_students():
+    runs = {**named("gps-1_8", seeded(finals=(0.5, 0.6, 0.7))), "cps-1_8": make_history("cps", final=0.4)}
+    # T ends at 0.9 x S1 after starting at 0: S1 - T is 5, 6, 7 points, T rose 45, 54, 63
+    assert claims.guide_text(runs) == (
+        "**1/8**: at lr $1.0\\times10^{-4}$ after phase a, T moves +54.0 points over the main loop and ends at "
+        "54.0 %; S1 − T at the end: +6.0 points (95 % CI 3.5 to 8.5, 3 seeds); CPS ends at 40.0 %.")
+    assert claims.guide_text(named("cps-1_8", seeded("cps"))) == "No GPS run is recorded yet."
+
+
 # ---------------------------------------------------------------- one run, and the run tables
 def test_latch_and_learned_texts_say_the_finding_first():
     assert claims.latch_text(make_history()).startswith("**The latch fired** at the end of epoch 2 (iteration 7)")

@@ -487,6 +487,25 @@ def converged_text(main_runs: dict[str, History], converged_runs: dict[str, Hist
     return listed(lines) or "No run at E = 16 is recorded yet."
 
 
+def guide_text(histories: dict[str, History]) -> str:
+    """Where GPS's teacher ends against the students it guides: after phase a T trains at the paper's fixed lr, so
+    it stays near where phase a left it while L_gps keeps pulling the students towards its Y^t. Per partition, T's
+    rise over the main loop and S1 − T at the end (the same run, over seeds), next to where CPS, unguided, ends."""
+    lines = []
+    for partition in partitions_of(histories):
+        gps = runs_by(histories, "gps", partition)
+        if not gps:
+            continue
+        above = paired_interval([student_miou(h) - 100 * h.final["miou_teacher"] for h in gps])
+        cps = runs_by(histories, "cps", partition)
+        unguided = f"; CPS ends at {np.mean([student_miou(h) for h in cps]):.1f} %" if cps else ""
+        mantissa, power = f"{gps[0].iterations[-1].get('lr_teacher', np.nan):.1e}".split("e")
+        lines.append(f"**{partition}**: at lr ${mantissa}\\times10^{{{int(power)}}}$ after phase a, T moves "
+                     f"{np.mean([teacher_gain(h) for h in gps]):+.1f} points over the main loop and ends at {np.mean([100 * h.final['miou_teacher'] for h in gps]):.1f} %; S1 − T at the end: "
+                     f"{above.text()}{unguided}.")
+    return listed(lines) or "No GPS run is recorded yet."
+
+
 def full_gap(full_runs: dict[str, History], variant: str) -> Paired:
     """A `full` variant's final S1 minus SupOnly's with every label, paired by seed."""
     groups = by_variant(full_runs)
