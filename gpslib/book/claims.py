@@ -122,15 +122,16 @@ def headline(main_runs: dict[str, History], partitions=None) -> str:
 
 
 def _versus(result: Paired, other: str) -> str:
-    """'leads SupOnly by 4.3 points', 'ties SupOnly (+0.3 points, not separated)', 'trails ...'; with one seed,
-    'is 4.4 points below SupOnly (one seed so far: no interval)'."""
+    """'leads SupOnly by 4.3 points', 'is not separated from SupOnly (+0.3 points, 95 % CI -1.2 to 1.9)', 'trails
+    ...'; with one seed, 'is 4.4 points below SupOnly (one seed so far: no interval)'."""
     if not result.n:
         return ""
     if result.n < 2:
         side = "above" if result.mean >= 0 else "below"
         return f"is {abs(result.mean):.1f} points {side} {other} (one seed so far: no interval)"
     return {1: f"leads {other} by {result.mean:.1f} points", -1: f"trails {other} by {-result.mean:.1f} points",
-            0: f"ties {other} ({result.mean:+.1f} points, not separated)"}[result.separated]
+            0: f"is not separated from {other} ({result.mean:+.1f} points, 95 % CI {result.low:.1f} to "
+               f"{result.high:.1f})"}[result.separated]
 
 
 def findings(main_runs: dict[str, History]) -> str:
