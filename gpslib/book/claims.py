@@ -501,9 +501,10 @@ def guide_text(histories: dict[str, History]) -> str:
         cps = runs_by(histories, "cps", partition)
         unguided = f"; CPS ends at {np.mean([student_miou(h) for h in cps]):.1f} %" if cps else ""
         mantissa, power = f"{gps[0].iterations[-1].get('lr_teacher', np.nan):.1e}".split("e")
+        end = np.mean([100 * h.final["miou_teacher"] for h in gps])
         lines.append(f"**{partition}**: at lr ${mantissa}\\times10^{{{int(power)}}}$ after phase a, T moves "
-                     f"{np.mean([teacher_gain(h) for h in gps]):+.1f} points over the main loop and ends at {np.mean([100 * h.final['miou_teacher'] for h in gps]):.1f} %; S1 − T at the end: "
-                     f"{above.text()}{unguided}.")
+                     f"{np.mean([teacher_gain(h) for h in gps]):+.1f} points over the main loop and ends at "
+                     f"{end:.1f} %; S1 − T at the end: {above.text()}{unguided}.")
     return listed(lines) or "No GPS run is recorded yet."
 
 
