@@ -472,6 +472,18 @@ def test_teacher_lr_text_pairs_the_larger_lr_with_the_literal_one():
     assert table.loc["larger", "teacher lr"] == "1.0e-04" and table.loc["larger", "T gain"] == pytest.approx(63.0)
 
 
+def test_teacher_budget_text_counts_phase_a_and_the_guide_s_distance_to_supervision():
+    runs = main_runs()
+    for h in runs.values():
+        h.meta["n_labeled"] = 12                  # 6 phase-a iterations of 8 labeled images: 4 passes
+    # T starts at 0 % (every eval of make_history starts there); SupOnly ends at 52.0 % (1/8) and 55.0 % (1/16)
+    assert claims.teacher_budget_text(runs).splitlines() == [
+        "- **1/16**: phase a is 6 iterations (4 passes over the labeled set), T starts the main loop at 0.0 % (55.0 "
+        "points below where SupOnly ends), and GPS − SupOnly ends at -5.0 points (one seed: no interval).",
+        "- **1/8**: phase a is 6 iterations (4 passes over the labeled set), T starts the main loop at 0.0 % (52.0 "
+        "points below where SupOnly ends), and GPS − SupOnly ends at +10.0 points (95 % CI 7.5 to 12.5, 3 seeds)."]
+
+
 def test_guide_text_says_where_the_teacher_ends_against_its_students():
     runs = {**named("gps-1_8", seeded(finals=(0.5, 0.6, 0.7))), "cps-1_8": make_history("cps", final=0.4)}
     # T ends at 0.9 x S1 after starting at 0: S1 - T is 5, 6, 7 points, T rose 45, 54, 63

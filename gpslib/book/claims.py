@@ -242,7 +242,7 @@ def last_epoch_text(histories: dict[str, History]) -> str:
 def teacher_budget_text(main_runs: dict[str, History]) -> str:
     """Phase a is counted in epochs of the unlabeled set, as the paper counts epochs, so the more labels, the
     fewer iterations the teacher trains before guiding: per partition its phase-a iterations, its mIoU when the
-    main loop starts, and where GPS ends against SupOnly."""
+    main loop starts (and how far below where SupOnly ends), and where GPS ends against SupOnly."""
     lines = []
     for partition in partitions_of(main_runs):
         gps = runs_by(main_runs, "gps", partition)
@@ -252,8 +252,11 @@ def teacher_budget_text(main_runs: dict[str, History]) -> str:
         gap = method_gap(main_runs, "GPS", "SupOnly", partition)
         iters, meta = gps[0].meta.get("teacher_iters") or 0, gps[0].meta
         passes = iters * gps[0].config.get("batch_labeled", 8) / max(1, meta.get("n_labeled") or 1)
+        sup = runs_by(main_runs, "supervised", partition)
+        sup_end = np.mean([student_miou(h) for h in sup]) if sup else np.nan
+        below = f" ({sup_end - start:.1f} points below where SupOnly ends)" if sup else ""
         lines.append(f"**{partition}**: phase a is {iters} iterations ({passes:.0f} passes over the labeled set), "
-                     f"T starts the main loop at {start:.1f} %, and GPS − SupOnly ends at {gap.text()}.")
+                     f"T starts the main loop at {start:.1f} %{below}, and GPS − SupOnly ends at {gap.text()}.")
     return listed(lines) or "No GPS run is recorded yet."
 
 
