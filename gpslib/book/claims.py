@@ -253,8 +253,8 @@ def teacher_budget_text(main_runs: dict[str, History]) -> str:
         iters, meta = gps[0].meta.get("teacher_iters") or 0, gps[0].meta
         passes = iters * gps[0].config.get("batch_labeled", 8) / max(1, meta.get("n_labeled") or 1)
         sup = runs_by(main_runs, "supervised", partition)
-        sup_end = np.mean([student_miou(h) for h in sup]) if sup else np.nan
-        below = f" ({sup_end - start:.1f} points below where SupOnly ends)" if sup else ""
+        below = (f" ({np.mean([student_miou(h) for h in sup]) - start:.1f} points below where SupOnly ends)"
+                 if sup else "")
         lines.append(f"**{partition}**: phase a is {iters} iterations ({passes:.0f} passes over the labeled set), "
                      f"T starts the main loop at {start:.1f} %{below}, and GPS − SupOnly ends at {gap.text()}.")
     return listed(lines) or "No GPS run is recorded yet."
@@ -500,14 +500,14 @@ def guide_text(histories: dict[str, History]) -> str:
         gps = runs_by(histories, "gps", partition)
         if not gps:
             continue
-        above = paired_interval([student_miou(h) - 100 * h.final["miou_teacher"] for h in gps])
+        teacher_ends = [100 * h.final["miou_teacher"] for h in gps]
+        above = paired_interval([student_miou(h) - end for h, end in zip(gps, teacher_ends)])
         cps = runs_by(histories, "cps", partition)
         unguided = f"; CPS ends at {np.mean([student_miou(h) for h in cps]):.1f} %" if cps else ""
         mantissa, power = f"{gps[0].iterations[-1].get('lr_teacher', np.nan):.1e}".split("e")
-        end = np.mean([100 * h.final["miou_teacher"] for h in gps])
         lines.append(f"**{partition}**: at lr ${mantissa}\\times10^{{{int(power)}}}$ after phase a, T moves "
                      f"{np.mean([teacher_gain(h) for h in gps]):+.1f} points over the main loop and ends at "
-                     f"{end:.1f} %; S1 − T at the end: {above.text()}{unguided}.")
+                     f"{np.mean(teacher_ends):.1f} %; S1 − T at the end: {above.text()}{unguided}.")
     return listed(lines) or "No GPS run is recorded yet."
 
 
