@@ -289,7 +289,7 @@ def test_findings_and_headline_state_each_pair_by_its_interval():
     runs = main_runs()
     assert claims.findings(runs) == (
         "At 1/16, GPS is 5.0 points below SupOnly (one seed so far: no interval). At 1/8, GPS leads SupOnly by "
-        "10.0 points and is not separated from CPS (-0.3 points, 95 % CI -5.5 to 4.8). The paper's order GPS > CPS > SupOnly holds in full at no recorded "
+        "10.0 points (95 % CI 7.5 to 12.5) and is not separated from CPS (-0.3 points, 95 % CI -5.5 to 4.8). The paper's order GPS > CPS > SupOnly holds in full at no recorded "
         "partition.")
     lines = claims.headline(runs).splitlines()
     assert lines[0] == ("- **Not separated**: GPS − SupOnly at 1/16, -5.0 points (one seed: no interval); "
@@ -300,7 +300,12 @@ def test_findings_and_headline_state_each_pair_by_its_interval():
     behind = named("cps-1_8", seeded("cps", (0.40, 0.41, 0.42)))      # CPS 20 below SupOnly in every seed
     text = claims.findings({**named("gps-1_8", seeded("gps", (0.60, 0.62, 0.64))), **behind,
                             **named("supervised-1_8", seeded("supervised", (0.50, 0.53, 0.53)))})
-    assert "GPS leads SupOnly by 10.0 points and leads CPS by 21.0 points; CPS ends 11.0 points below SupOnly." in text
+    # differences 10, 9, 11 / 20, 21, 22 / -10, -12, -11: sd 1, so each interval is the mean +- 4.303 / sqrt(3)
+    assert ("GPS leads SupOnly by 10.0 points (95 % CI 7.5 to 12.5) and leads CPS by 21.0 points (95 % CI 18.5 to "
+            "23.5); CPS ends 11.0 points below SupOnly (95 % CI 8.5 to 13.5).") in text
+    trailing = claims.findings({**named("gps-1_8", seeded("gps", (0.40, 0.41, 0.42))),
+                                **named("supervised-1_8", seeded("supervised", (0.50, 0.53, 0.53)))})
+    assert trailing.startswith("At 1/8, GPS trails SupOnly by 11.0 points (95 % CI 8.5 to 13.5).")
     assert claims.findings({}) == "No GPS run is recorded yet."
 
 

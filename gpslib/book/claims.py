@@ -122,16 +122,18 @@ def headline(main_runs: dict[str, History], partitions=None) -> str:
 
 
 def _versus(result: Paired, other: str) -> str:
-    """'leads SupOnly by 4.3 points', 'is not separated from SupOnly (+0.3 points, 95 % CI -1.2 to 1.9)', 'trails
-    ...'; with one seed, 'is 4.4 points below SupOnly (one seed so far: no interval)'."""
+    """'leads SupOnly by 4.3 points (95 % CI 2.1 to 6.5)', 'trails SupOnly by 3.5 points (95 % CI 0.5 to 6.4)',
+    'is not separated from SupOnly (+0.3 points, 95 % CI -1.2 to 1.9)'; with one seed, 'is 4.4 points below
+    SupOnly (one seed so far: no interval)'."""
     if not result.n:
         return ""
     if result.n < 2:
         side = "above" if result.mean >= 0 else "below"
         return f"is {abs(result.mean):.1f} points {side} {other} (one seed so far: no interval)"
-    return {1: f"leads {other} by {result.mean:.1f} points", -1: f"trails {other} by {-result.mean:.1f} points",
-            0: f"is not separated from {other} ({result.mean:+.1f} points, 95 % CI {result.low:.1f} to "
-               f"{result.high:.1f})"}[result.separated]
+    behind = result.negated()
+    return {1: f"leads {other} by {result.mean:.1f} points (95 % CI {result.ends()})",
+            -1: f"trails {other} by {behind.mean:.1f} points (95 % CI {behind.ends()})",
+            0: f"is not separated from {other} ({result.mean:+.1f} points, 95 % CI {result.ends()})"}[result.separated]
 
 
 def findings(main_runs: dict[str, History]) -> str:
@@ -143,7 +145,8 @@ def findings(main_runs: dict[str, History]) -> str:
         parts = [part for part in (_versus(gs, "SupOnly"), _versus(gc, "CPS")) if part]
         if not parts:
             continue
-        below = f"; CPS ends {-cs.mean:.1f} points below SupOnly" if cs.separated < 0 else ""
+        below = (f"; CPS ends {-cs.mean:.1f} points below SupOnly (95 % CI {cs.negated().ends()})"
+                 if cs.separated < 0 else "")
         sentences.append(f"At {partition}, GPS {' and '.join(parts)}{below}.")
         whole += [partition] if all(r.separated > 0 for r in (gs, gc, cs)) else []
     if not sentences:

@@ -99,6 +99,10 @@ class Paired:
             return DASH
         return f"{signed(self.mean, digits)} ({self.ends(digits) if self.n > 1 else 'one seed'})"
 
+    def negated(self) -> Paired:
+        """The same interval for the reversed difference, so 'trails by 3.5' reads '(95 % CI 0.5 to 6.4)'."""
+        return Paired(-self.mean, -self.high, -self.low, self.n)
+
     def ends(self, digits: int = 1) -> str:
         """'2.1 to 6.5'."""
         return f"{unsigned(self.low, digits)} to {unsigned(self.high, digits)}"
