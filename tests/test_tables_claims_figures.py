@@ -11,7 +11,7 @@ import pytest
 matplotlib.use("Agg")
 
 from gpslib import parameters
-from gpslib.book import claims, experiments, figures, tables  # noqa: E402
+from gpslib.book import claims, experiments, figures, say, tables  # noqa: E402
 from gpslib.config import make_config  # noqa: E402
 from gpslib.errors import GpslibError  # noqa: E402
 from gpslib.history import History  # noqa: E402
@@ -658,3 +658,7 @@ def test_the_grid_records_every_setting_the_paper_reports():
     assert experiments.result_path("full", "gps-1_2-s1").parts[-2:] == ("main", "gps-1_2-s1.json")
     assert experiments.result_path("cutmix_recipe", "three-boxes").parts[-2:] == ("cutmix", "cps-1_8.json")
     assert "-p cutmix_boxes 1" in experiments.papermill_command(experiments.parameters("cutmix_recipe", "one-box"))
+
+
+def test_say_keeps_the_interval_label_on_one_line():
+    assert say("+4.3 points (95 % CI 2.1 to 6.5)").data == "+4.3 points (95\u00a0%\u00a0CI 2.1 to 6.5)"

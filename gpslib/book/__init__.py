@@ -8,6 +8,7 @@ COLUMN_CHARS = 77
 
 
 def say(markdown: str):
-    """Show a computed sentence or table as Markdown that wraps in the page (the last line of a cell)."""
+    """Show a computed sentence or table as Markdown that wraps in the page (the last line of a cell); "95 % CI"
+    stays on one line."""
     from IPython.display import Markdown
-    return Markdown(markdown)
+    return Markdown(markdown.replace("95 % CI", "95\u00a0%\u00a0CI"))
