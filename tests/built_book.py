@@ -274,9 +274,17 @@ PROBE = """
         return {width: Math.round(t.getBoundingClientRect().width),
                 text: t.innerText.replace(/\\s+/g, " ").slice(0, 100)};
       });
+    // a paragraph that follows a table in the same cell output, closer than 8 px below it
+    const glued = Array.from(article.querySelectorAll(".cell_output > .output + p"))
+      .map(function (p) {
+        const above = p.previousElementSibling.querySelector("table");
+        return {gap: above ? p.getBoundingClientRect().top - above.getBoundingClientRect().bottom : 99,
+                text: p.innerText.replace(/\\s+/g, " ").slice(0, 100)};
+      })
+      .filter(function (g) { return g.gap < 8; });
     const out = document.createElement("div");
     out.setAttribute("data-gpslib-probe", "");
-    out.textContent = JSON.stringify({column: column, pre: capacities, wide_tables: tables,
+    out.textContent = JSON.stringify({column: column, pre: capacities, wide_tables: tables, glued: glued,
                                       mathjax: !!(window.MathJax && window.MathJax.startup)});
     document.body.appendChild(out);
   }
@@ -341,6 +349,12 @@ def mathjax_errors(page: str, page_html: str, dom: str) -> list[Offence]:
     if MATH_SOURCE.search(page_html) and "<mjx-container" not in dom:
         found.append(Offence(page, "MathJax did not typeset", "no <mjx-container> after loading the page"))
     return found
+
+
+def glued_to_tables(page: str, measured: dict | None) -> list[Offence]:
+    """Sentences that start less than 8 px below the table above them (read as part of the table)."""
+    return [Offence(page, f"text {g['gap']:.0f} px below a table", g["text"])
+            for g in (measured or {}).get("glued", [])]
 
 
 def wide_tables(page: str, measured: dict | None) -> list[Offence]:

@@ -166,7 +166,11 @@ def test_the_browser_check_sees_mathjax_reject_a_formula_and_measures_a_page(tmp
                  '<article class="bd-article" style="width:600px"><p>'
                  + math.format("a^2") + math.format("\\notacommand{x}")
                  + math.format("\\begin{aligned} a \\end{align}") +
-                 '</p><table style="width:900px"><tr><td>wide</td></tr></table></article></body></html>')
+                 '</p><table style="width:900px"><tr><td>wide</td></tr></table>'
+                 + ''.join('<div class="cell_output"><div class="output"><table><tr><td>t</td></tr></table></div>'
+                           f'<p style="margin:{margin}">{text}</p></div>' for margin, text in (("0", "glued"),
+                                                                                                ("1em 0", "apart")))
+                 + '</article></body></html>')
     page = tmp_path / "page.html"
     page.write_text(page_html)
     dom, measured = bb.probe(exe, page)
@@ -174,6 +178,7 @@ def test_the_browser_check_sees_mathjax_reject_a_formula_and_measures_a_page(tmp
         "page: MathJax error: \\begin{aligned} ended with \\end{align}",
         "page: undefined TeX macro: \\notacommand"]
     assert [o.text for o in bb.wide_tables("page", measured)] == ["wide"]
+    assert [o.text for o in bb.glued_to_tables("page", measured)] == ["glued"]
     assert 40 < bb.column_chars(measured) < 100
     assert not (tmp_path / "page.probe.html").exists()
 
@@ -310,3 +315,10 @@ def test_page_formulas_typeset(book, browser, page):
 def test_page_tables_fit_the_column(book, browser, page):
     _, measured = _browsed(book, browser, page)
     _report(bb.wide_tables(page, measured))
+
+
+@pytest.mark.notebook
+@pytest.mark.parametrize("page", PAGES)
+def test_page_text_below_a_table_stands_apart(book, browser, page):
+    _, measured = _browsed(book, browser, page)
+    _report(bb.glued_to_tables(page, measured))
