@@ -489,6 +489,36 @@ def test_teacher_budget_text_counts_phase_a_and_the_guide_s_distance_to_supervis
         "points below where SupOnly ends), and GPS − SupOnly ends at +10.0 points (95 % CI 7.5 to 12.5, 3 seeds)."]
 
 
+def test_phase_a_text_tests_whether_the_short_phase_a_explains_gps_trailing_supervision():
+    main = {**named("gps-1_4", seeded(finals=(0.60, 0.62, 0.64), partition="1/4")),
+            **named("supervised-1_4", seeded("supervised", (0.70, 0.73, 0.73), partition="1/4")),
+            **named("gps-1_2", seeded(finals=(0.60, 0.62, 0.64), partition="1/2")),
+            **named("supervised-1_2", seeded("supervised", (0.66, 0.69, 0.69), partition="1/2"))}
+    budget = {**named("gps-1_4", seeded(finals=(0.66, 0.70, 0.68), partition="1/4")),
+              **named("gps-1_2", seeded(finals=(0.66, 0.70, 0.68), partition="1/2"))}
+    for h in budget.values():
+        h.meta["teacher_iters"], h.evals[0]["miou_teacher"] = 20, 0.6
+    # longer - preset: 6, 8, 4 at both; - SupOnly: -4, -3, -5 at 1/4 (still trails), 0, 1, -1 at 1/2 (level)
+    assert claims.phase_a_text(main, budget).splitlines() == [
+        "- **Confirmed**: longer − preset phase a, GPS at 1/4, +6.0 points (95 % CI 1.0 to 11.0, 3 seeds); phase a is "
+        "20 iterations instead of 6, and T starts the main loop at 60.0 % instead of 0.0 % (SupOnly ends at 72.0 %).",
+        "- **Refuted**: GPS with the longer phase a − SupOnly at 1/4, -4.0 points (95 % CI -6.5 to -1.5, 3 seeds); "
+        "with the preset's phase a: -10.0 points (95 % CI -12.5 to -7.5, 3 seeds).",
+        "- **Confirmed**: longer − preset phase a, GPS at 1/2, +6.0 points (95 % CI 1.0 to 11.0, 3 seeds); phase a is "
+        "20 iterations instead of 6, and T starts the main loop at 60.0 % instead of 0.0 % (SupOnly ends at 68.0 %).",
+        "- **Not separated**: GPS with the longer phase a − SupOnly at 1/2, +0.0 points (95 % CI -2.5 to 2.5, "
+        "3 seeds); with the preset's phase a: -6.0 points (95 % CI -8.5 to -3.5, 3 seeds).",
+        "",
+        "So at 1/4, the short phase a explains part of GPS's deficit, not all; at 1/2, the short phase a explains "
+        "GPS's deficit: with a teacher trained as long, GPS no longer trails."]
+    one_seed = claims.phase_a_text(main, {"gps-1_2": budget["gps-1_2"]})
+    assert one_seed.endswith("So at 1/2, a second seed is needed to say how much of GPS's deficit the short "
+                             "phase a explains.")
+    no_gain = {name: h for name, h in main.items() if name.startswith("gps")}      # the preset's runs again: +0.0
+    assert "the short phase a does not explain GPS's deficit" in claims.phase_a_text(main, no_gain)
+    assert claims.phase_a_text(main, {}) == "No run with the longer phase a is recorded yet."
+
+
 def test_guide_text_says_where_the_teacher_ends_against_its_students():
     runs = {**named("gps-1_8", seeded(finals=(0.5, 0.6, 0.7))), "cps-1_8": make_history("cps", final=0.4)}
     # T ends at 0.9 x S1 after starting at 0: S1 - T is 5, 6, 7 points, T rose 45, 54, 63
@@ -651,6 +681,9 @@ def test_the_grid_records_every_setting_the_paper_reports():
     assert len(grid["converged"]) == 3 * 2 * 3
     assert experiments.parameters("converged", "gps-1_16-s2")["epochs"] == 16
     assert experiments.parameters("converged", "supervised-1_8")["epochs"] == 18
+    for partition in ("1_4", "1_2"):     # the teacher trains as long as SupOnly: phase a's 2 epochs plus E (5, 7)
+        assert (experiments.parameters("teacher_budget", f"gps-{partition}-s1")["teacher_epochs"]
+                == experiments.parameters("main", f"supervised-{partition}-s1")["epochs"])
     sup = experiments.parameters("full", "supervised-all-s1")      # every label, epochs of 2,000 / 8 iterations
     assert (sup["partition"], sup["epochs"], sup["iters_per_epoch"], sup["seed"]) == ("1", 6, 250, 1)
     dagger = experiments.parameters("full", "gps-dagger-all")

@@ -263,6 +263,44 @@ def teacher_budget_text(main_runs: dict[str, History]) -> str:
     return listed(lines) or "No GPS run is recorded yet."
 
 
+def phase_a_text(main_runs: dict[str, History], budget_runs: dict[str, History]) -> str:
+    """The test of `teacher_budget_text`'s pattern: GPS again with phase a as long as SupOnly's training
+    (`teacher_budget`), against the preset's GPS and against SupOnly, paired by seed, and what follows per
+    partition: the short phase a explains GPS's deficit (it gains and no longer trails), part of it, or none."""
+    lines, verdicts = [], []
+    for partition in partitions_of(budget_runs):
+        long, short = runs_by(budget_runs, "gps", partition), runs_by(main_runs, "gps", partition)
+        sup = runs_by(main_runs, "supervised", partition)
+        gain, gap = paired_interval(same_seed_gaps(long, short)), paired_interval(same_seed_gaps(long, sup))
+        if not gain.n:
+            continue
+        start = {label: np.mean([miou_at(h, 0.0, "teacher") for h in runs]) for label, runs in
+                 (("long", long), ("short", short))}
+        sup_end = f" (SupOnly ends at {np.mean([student_miou(h) for h in sup]):.1f} %)" if sup else ""
+        lines.append(judged(f"longer − preset phase a, GPS at {partition}", gain,
+                            evidence=f"phase a is {long[0].meta.get('teacher_iters')} iterations instead of "
+                                     f"{short[0].meta.get('teacher_iters')}, and T starts the main loop at "
+                                     f"{start['long']:.1f} % instead of {start['short']:.1f} %{sup_end}"))
+        if gap.n:
+            lines.append(judged(f"GPS with the longer phase a − SupOnly at {partition}", gap,
+                                evidence="with the preset's phase a: "
+                                         f"{method_gap(main_runs, 'GPS', 'SupOnly', partition).text()}"))
+        if gain.n < 2 or not gap.n:
+            share = "a second seed is needed to say how much of GPS's deficit the short phase a explains"
+        elif method_gap(main_runs, "GPS", "SupOnly", partition).separated > -1:
+            share = "GPS did not trail SupOnly with the preset's phase a, so there is no deficit to explain"
+        elif gain.separated < 1:
+            share = "the short phase a does not explain GPS's deficit"
+        elif gap.separated < 0:
+            share = "the short phase a explains part of GPS's deficit, not all"
+        else:
+            share = "the short phase a explains GPS's deficit: with a teacher trained as long, GPS no longer trails"
+        verdicts.append(f"at {partition}, {share}")
+    if not lines:
+        return "No run with the longer phase a is recorded yet."
+    return listed(lines) + "\n\nSo " + "; ".join(verdicts) + "."
+
+
 def room_text(full_runs: dict[str, History], main_runs: dict[str, History], partition: str = "1/8") -> str:
     """How many points semi-supervision can add at all: SupOnly with every label (`full`) minus SupOnly at
     `partition`, paired by seed, next to GPS's lead over SupOnly in the paper."""
