@@ -515,7 +515,10 @@ def test_phase_a_text_tests_whether_the_short_phase_a_explains_gps_trailing_supe
     assert one_seed.endswith("So at 1/2, a second seed is needed to say how much of GPS's deficit the short "
                              "phase a explains.")
     no_gain = {name: h for name, h in main.items() if name.startswith("gps")}      # the preset's runs again: +0.0
-    assert "the short phase a does not explain GPS's deficit" in claims.phase_a_text(main, no_gain)
+    assert claims.phase_a_text(main, no_gain).endswith(
+        "at 1/2, the longer phase a's gain is not separated from 0, so it is not shown to explain GPS's deficit.")
+    lower = named("gps-1_2", seeded(finals=(0.50, 0.51, 0.55), partition="1/2"))       # -10, -11, -9
+    assert claims.phase_a_text(main, lower).endswith("the short one does not explain GPS's deficit.")
     assert claims.phase_a_text(main, {}) == "No run with the longer phase a is recorded yet."
 
 

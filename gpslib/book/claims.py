@@ -289,8 +289,10 @@ def phase_a_text(main_runs: dict[str, History], budget_runs: dict[str, History])
             share = "a second seed is needed to say how much of GPS's deficit the short phase a explains"
         elif method_gap(main_runs, "GPS", "SupOnly", partition).separated > -1:
             share = "GPS did not trail SupOnly with the preset's phase a, so there is no deficit to explain"
-        elif gain.separated < 1:
-            share = "the short phase a does not explain GPS's deficit"
+        elif gain.separated == 0:
+            share = "the longer phase a's gain is not separated from 0, so it is not shown to explain GPS's deficit"
+        elif gain.separated < 0:
+            share = "the longer phase a lowers GPS, so the short one does not explain GPS's deficit"
         elif gap.separated < 0:
             share = "the short phase a explains part of GPS's deficit, not all"
         else:
