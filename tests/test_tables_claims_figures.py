@@ -511,12 +511,21 @@ def test_phase_a_text_tests_whether_the_short_phase_a_explains_gps_trailing_supe
         "",
         "So at 1/4, the short phase a explains part of GPS's deficit, not all; at 1/2, the short phase a explains "
         "GPS's deficit: with a teacher trained as long, GPS no longer trails."]
+    level = {**main, **named("supervised-1_2", seeded("supervised", (0.60, 0.62, 0.64), partition="1/2"))}
+    assert claims.phase_a_text(level, budget).endswith(    # GPS level with SupOnly before, 6 points above after
+        "at 1/2, GPS did not trail SupOnly with the preset's phase a, and a teacher trained as long lifts it above "
+        "SupOnly.")
+    closed = {**main, **named("supervised-1_4", seeded("supervised", (0.66, 0.69, 0.69), partition="1/4"))}
+    assert claims.phase_a_text(closed, budget).endswith(      # one conclusion names both partitions
+        "So at 1/4 and 1/2, the short phase a explains GPS's deficit: with a teacher trained as long, GPS no longer "
+        "trails.")
     one_seed = claims.phase_a_text(main, {"gps-1_2": budget["gps-1_2"]})
     assert one_seed.endswith("So at 1/2, a second seed is needed to say how much of GPS's deficit the short "
                              "phase a explains.")
     no_gain = {name: h for name, h in main.items() if name.startswith("gps")}      # the preset's runs again: +0.0
     assert claims.phase_a_text(main, no_gain).endswith(
-        "at 1/2, the longer phase a's gain is not separated from 0, so it is not shown to explain GPS's deficit.")
+        "at 1/4 and 1/2, the longer phase a's gain is not separated from 0, so it is not shown to explain GPS's "
+        "deficit.")
     lower = named("gps-1_2", seeded(finals=(0.50, 0.51, 0.55), partition="1/2"))       # -10, -11, -9
     assert claims.phase_a_text(main, lower).endswith("the short one does not explain GPS's deficit.")
     assert claims.phase_a_text(main, {}) == "No run with the longer phase a is recorded yet."
@@ -684,7 +693,7 @@ def test_the_grid_records_every_setting_the_paper_reports():
     assert len(grid["converged"]) == 3 * 2 * 3
     assert experiments.parameters("converged", "gps-1_16-s2")["epochs"] == 16
     assert experiments.parameters("converged", "supervised-1_8")["epochs"] == 18
-    for partition in ("1_4", "1_2"):     # the teacher trains as long as SupOnly: phase a's 2 epochs plus E (5, 7)
+    for partition in ("1_8", "1_4", "1_2"):     # the teacher trains as long as SupOnly: phase a's 2 epochs + E
         assert (experiments.parameters("teacher_budget", f"gps-{partition}-s1")["teacher_epochs"]
                 == experiments.parameters("main", f"supervised-{partition}-s1")["epochs"])
     sup = experiments.parameters("full", "supervised-all-s1")      # every label, epochs of 2,000 / 8 iterations

@@ -267,7 +267,7 @@ def phase_a_text(main_runs: dict[str, History], budget_runs: dict[str, History])
     """The test of `teacher_budget_text`'s pattern: GPS again with phase a as long as SupOnly's training
     (`teacher_budget`), against the preset's GPS and against SupOnly, paired by seed, and what follows per
     partition: the short phase a explains GPS's deficit (it gains and no longer trails), part of it, or none."""
-    lines, verdicts = [], []
+    lines, shares = [], {}
     for partition in partitions_of(budget_runs):
         long, short = runs_by(budget_runs, "gps", partition), runs_by(main_runs, "gps", partition)
         sup = runs_by(main_runs, "supervised", partition)
@@ -281,14 +281,15 @@ def phase_a_text(main_runs: dict[str, History], budget_runs: dict[str, History])
                             evidence=f"phase a is {long[0].meta.get('teacher_iters')} iterations instead of "
                                      f"{short[0].meta.get('teacher_iters')}, and T starts the main loop at "
                                      f"{start['long']:.1f} % instead of {start['short']:.1f} %{sup_end}"))
+        before = method_gap(main_runs, "GPS", "SupOnly", partition)
         if gap.n:
             lines.append(judged(f"GPS with the longer phase a − SupOnly at {partition}", gap,
-                                evidence="with the preset's phase a: "
-                                         f"{method_gap(main_runs, 'GPS', 'SupOnly', partition).text()}"))
+                                evidence=f"with the preset's phase a: {before.text()}"))
         if gain.n < 2 or not gap.n:
             share = "a second seed is needed to say how much of GPS's deficit the short phase a explains"
-        elif method_gap(main_runs, "GPS", "SupOnly", partition).separated > -1:
-            share = "GPS did not trail SupOnly with the preset's phase a, so there is no deficit to explain"
+        elif before.separated > -1:
+            lifted = "lifts it above SupOnly" if gap.separated > 0 else "does not lift it above SupOnly"
+            share = f"GPS did not trail SupOnly with the preset's phase a, and a teacher trained as long {lifted}"
         elif gain.separated == 0:
             share = "the longer phase a's gain is not separated from 0, so it is not shown to explain GPS's deficit"
         elif gain.separated < 0:
@@ -297,10 +298,11 @@ def phase_a_text(main_runs: dict[str, History], budget_runs: dict[str, History])
             share = "the short phase a explains part of GPS's deficit, not all"
         else:
             share = "the short phase a explains GPS's deficit: with a teacher trained as long, GPS no longer trails"
-        verdicts.append(f"at {partition}, {share}")
+        shares.setdefault(share, []).append(partition)
     if not lines:
         return "No run with the longer phase a is recorded yet."
-    return listed(lines) + "\n\nSo " + "; ".join(verdicts) + "."
+    return listed(lines) + "\n\nSo " + "; ".join(f"at {' and '.join(where)}, {share}"
+                                                 for share, where in shares.items()) + "."
 
 
 def room_text(full_runs: dict[str, History], main_runs: dict[str, History], partition: str = "1/8") -> str:

@@ -98,10 +98,11 @@ EXPERIMENTS: dict[str, dict[str, dict[str, Any]]] = {
     "snapshots": {f"{method}-1_8": {"method": method, "partition": "1/8"} for method in ("gps", "supervised")},
     # Why GPS trails SupOnly at 1/4 and 1/2 (ch. 11): phase a is two epochs of the unlabeled set, so the more labels,
     # the fewer iterations the teacher trains before it guides. Here phase a is as long as SupOnly's whole training
-    # (2 + E epochs, the same poly schedule on the same labels), so T starts the main loop about where SupOnly ends.
+    # (2 + E epochs, the same poly schedule on the same labels), so T starts the main loop about where SupOnly ends;
+    # at 1/8, where GPS is level with SupOnly, the same asks whether a teacher that good lifts GPS above it.
     "teacher_budget": {_seeded(f"gps-{p.replace('/', '_')}", seed): {"method": "gps", "partition": p, "seed": seed,
                                                                      "teacher_epochs": _supervised_epochs(p)}
-                       for p in ("1/4", "1/2") for seed in SEEDS},
+                       for p in ("1/8", "1/4", "1/2") for seed in SEEDS},
     # Where the latch can act. At E = 4 it fires at epoch 3 and eq. 9 gives w(4) = 1 anyway, so `rampup` adaptive
     # and fixed are one training; at E = 8 (the `longer` GPS runs, latched at 3) it raises w in four epochs.
     "latch": {_seeded(name, seed): {"method": "gps", "partition": "1/8", "epochs": 8, "rampup": rampup, "seed": seed}
