@@ -529,6 +529,10 @@ def test_phase_a_text_tests_whether_the_short_phase_a_explains_gps_trailing_supe
     lower = named("gps-1_2", seeded(finals=(0.50, 0.51, 0.55), partition="1/2"))       # -10, -11, -9
     assert claims.phase_a_text(main, lower).endswith("the short one does not explain GPS's deficit.")
     assert claims.phase_a_text(main, {}) == "No run with the longer phase a is recorded yet."
+    assert claims.phase_a_conclusion(main, budget) == (
+        "At 1/4, the short phase a explains part of GPS's deficit, not all; at 1/2, the short phase a explains "
+        "GPS's deficit: with a teacher trained as long, GPS no longer trails.")
+    assert claims.phase_a_conclusion(main, {}) == "No run with the longer phase a is recorded yet."
 
 
 def test_guide_text_says_where_the_teacher_ends_against_its_students():

@@ -265,8 +265,23 @@ def teacher_budget_text(main_runs: dict[str, History]) -> str:
 
 def phase_a_text(main_runs: dict[str, History], budget_runs: dict[str, History]) -> str:
     """The test of `teacher_budget_text`'s pattern: GPS again with phase a as long as SupOnly's training
-    (`teacher_budget`), against the preset's GPS and against SupOnly, paired by seed, and what follows per
-    partition: the short phase a explains GPS's deficit (it gains and no longer trails), part of it, or none."""
+    (`teacher_budget`), against the preset's GPS and against SupOnly, paired by seed, then what follows."""
+    lines, conclusion = _phase_a(main_runs, budget_runs)
+    return listed(lines) + f"\n\nSo {conclusion}." if lines else "No run with the longer phase a is recorded yet."
+
+
+def phase_a_conclusion(main_runs: dict[str, History], budget_runs: dict[str, History]) -> str:
+    """`phase_a_text`'s conclusion alone, as a sentence (for the introduction)."""
+    conclusion = _phase_a(main_runs, budget_runs)[1]
+    if not conclusion:
+        return "No run with the longer phase a is recorded yet."
+    return conclusion[:1].upper() + conclusion[1:] + "."
+
+
+def _phase_a(main_runs: dict[str, History], budget_runs: dict[str, History]) -> tuple[list[str], str]:
+    """The verdict lines of `phase_a_text`, and per partition what follows from them: the short phase a explains
+    GPS's deficit (GPS gains and no longer trails), part of it, or none; or, where GPS did not trail, whether the
+    longer phase a lifts it above SupOnly."""
     lines, shares = [], {}
     for partition in partitions_of(budget_runs):
         long, short = runs_by(budget_runs, "gps", partition), runs_by(main_runs, "gps", partition)
@@ -299,10 +314,7 @@ def phase_a_text(main_runs: dict[str, History], budget_runs: dict[str, History])
         else:
             share = "the short phase a explains GPS's deficit: with a teacher trained as long, GPS no longer trails"
         shares.setdefault(share, []).append(partition)
-    if not lines:
-        return "No run with the longer phase a is recorded yet."
-    return listed(lines) + "\n\nSo " + "; ".join(f"at {' and '.join(where)}, {share}"
-                                                 for share, where in shares.items()) + "."
+    return lines, "; ".join(f"at {' and '.join(where)}, {share}" for share, where in shares.items())
 
 
 def room_text(full_runs: dict[str, History], main_runs: dict[str, History], partition: str = "1/8") -> str:
