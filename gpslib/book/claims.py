@@ -16,7 +16,7 @@ from ..history import History
 from ..losses import gaussian_rampup
 from .tables import (DASH, METHOD_LABELS, PAPER_RAMPDOWN, PAPER_TABLE3, PAPER_TABLE4, PREDICTION_RUNS, ROLE_LABELS,
                      Paired, by_variant, fps_flow, latch_losses, miou_at, paired_interval, partitions_of, roles_of,
-                     runs_by, same_seed_gaps, setting_runs, student_miou, teacher_gain)
+                     runs_by, same_seed_gaps, setting_runs, student_miou, teacher_gain, teacher_start)
 
 CONFIRMED, REFUTED, NOT_SEPARATED = "Confirmed", "Refuted", "Not separated"
 NBSP = "\u00a0"     # keeps "Not separated", "2.3 to 6.3" or "E = 4" on one line in a table cell
@@ -184,7 +184,7 @@ def flow_verdict(histories: dict[str, History], epoch: float = 1.0) -> str:
         result = head_start(histories, partition, epoch)
         if not result.n:
             continue
-        teacher = np.mean([miou_at(h, 0.0, "teacher") for h in runs_by(histories, "gps", partition)])
+        teacher = teacher_start(runs_by(histories, "gps", partition))
         lines.append(judged(f"GPS − CPS after epoch {epoch:g} at {partition}", result,
                             evidence=f"GPS's teacher starts at {teacher:.1f} % mIoU"))
     return listed(lines) or "No seed has both GPS and CPS recorded."
@@ -251,7 +251,7 @@ def teacher_budget_text(main_runs: dict[str, History]) -> str:
         gps = runs_by(main_runs, "gps", partition)
         if not gps:
             continue
-        start = np.mean([miou_at(h, 0.0, "teacher") for h in gps])
+        start = teacher_start(gps)
         gap = method_gap(main_runs, "GPS", "SupOnly", partition)
         iters, meta = gps[0].meta.get("teacher_iters") or 0, gps[0].meta
         passes = iters * gps[0].config.get("batch_labeled", 8) / max(1, meta.get("n_labeled") or 1)
@@ -263,18 +263,21 @@ def teacher_budget_text(main_runs: dict[str, History]) -> str:
     return listed(lines) or "No GPS run is recorded yet."
 
 
+NO_LONGER_PHASE_A = "No run with the longer phase a is recorded yet."
+
+
 def phase_a_text(main_runs: dict[str, History], budget_runs: dict[str, History]) -> str:
     """The test of `teacher_budget_text`'s pattern: GPS again with phase a as long as SupOnly's training
     (`teacher_budget`), against the preset's GPS and against SupOnly, paired by seed, then what follows."""
     lines, conclusion = _phase_a(main_runs, budget_runs)
-    return listed(lines) + f"\n\nSo {conclusion}." if lines else "No run with the longer phase a is recorded yet."
+    return listed(lines) + f"\n\nSo {conclusion}." if lines else NO_LONGER_PHASE_A
 
 
 def phase_a_conclusion(main_runs: dict[str, History], budget_runs: dict[str, History]) -> str:
     """`phase_a_text`'s conclusion alone, as a sentence (for the introduction)."""
     conclusion = _phase_a(main_runs, budget_runs)[1]
     if not conclusion:
-        return "No run with the longer phase a is recorded yet."
+        return NO_LONGER_PHASE_A
     return conclusion[:1].upper() + conclusion[1:] + "."
 
 
@@ -289,13 +292,11 @@ def _phase_a(main_runs: dict[str, History], budget_runs: dict[str, History]) -> 
         gain, gap = paired_interval(same_seed_gaps(long, short)), paired_interval(same_seed_gaps(long, sup))
         if not gain.n:
             continue
-        start = {label: np.mean([miou_at(h, 0.0, "teacher") for h in runs]) for label, runs in
-                 (("long", long), ("short", short))}
         sup_end = f" (SupOnly ends at {np.mean([student_miou(h) for h in sup]):.1f} %)" if sup else ""
         lines.append(judged(f"longer − preset phase a, GPS at {partition}", gain,
                             evidence=f"phase a is {long[0].meta.get('teacher_iters')} iterations instead of "
                                      f"{short[0].meta.get('teacher_iters')}, and T starts the main loop at "
-                                     f"{start['long']:.1f} % instead of {start['short']:.1f} %{sup_end}"))
+                                     f"{teacher_start(long):.1f} % instead of {teacher_start(short):.1f} %{sup_end}"))
         before = method_gap(main_runs, "GPS", "SupOnly", partition)
         if gap.n:
             lines.append(judged(f"GPS with the longer phase a − SupOnly at {partition}", gap,

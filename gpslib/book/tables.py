@@ -446,6 +446,11 @@ def table4(runs: dict[str, History]) -> pd.DataFrame:
     return pd.DataFrame(rows).set_index("run").astype({"paper VOC": float, "paper City": float})
 
 
+def teacher_start(runs: list[History]) -> float:
+    """T's mean mIoU (%) when the main loop starts: where phase a left the guide."""
+    return float(np.mean([miou_at(h, 0.0, "teacher") for h in runs]))
+
+
 def teacher_gain(history: History) -> float:
     """Points the teacher's mIoU rose over the main loop: what eq. 10 (L^t_sup plus the feedback) did after phase a."""
     return 100 * history.final["miou_teacher"] - miou_at(history, 0.0, "teacher")
