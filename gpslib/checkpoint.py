@@ -57,3 +57,23 @@ def check_resumable(state: dict, config: dict, path: str | Path) -> None:
     if changed:
         raise GpslibError(f"{path} was written with different settings ({', '.join(changed)}); resume with the "
                           "same config or start a new out_dir.")
+
+
+# What fixes phase a (T trained as SupOnly): a SupOnly run that agrees on these trained exactly GPS's teacher.
+PHASE_A_FIELDS = ("dataset", "data_root", "partition", "labeled_file", "num_classes", "crop_size", "scales", "hflip",
+                  "backbone", "encoder_weights", "decoder_channels", "optimizer", "lr", "momentum", "weight_decay",
+                  "poly_power", "batch_labeled", "seed", "amp")
+
+
+def check_teacher_source(state: dict, config: dict, teacher_iters: int, path: str | Path) -> None:
+    """Refuse a checkpoint as GPS's phase a unless it is a finished SupOnly run of the same phase-a settings."""
+    saved = state["config"]
+    plain = (lambda v: list(v) if isinstance(v, (tuple, list)) else v)
+    if saved.get("method") != "supervised" or config.get("teacher_epochs") is not None:
+        raise GpslibError(f"{path} can be GPS's phase a only when it is a SupOnly run and teacher_epochs is none.")
+    changed = sorted(k for k in PHASE_A_FIELDS if plain(saved.get(k)) != plain(config.get(k)))
+    total = state["history"]["meta"].get("max_iter")
+    if changed or total != teacher_iters or state["iteration"] != total:
+        why = f"differs in {', '.join(changed)}" if changed else \
+            f"trained {state['iteration']} of {total} iterations, phase a needs {teacher_iters}"
+        raise GpslibError(f"{path} is not this run's phase a ({why}); train phase a instead (no teacher_from).")

@@ -84,8 +84,11 @@ class Config:
     batch_unlabeled: int = 8              # unlabeled images per iteration
     epochs: int = 34                      # E: passes over the unlabeled set after phase a
     iters_per_epoch: int | None = None    # None: |D^u| // batch_unlabeled (the paper's epoch)
-    teacher_epochs: float = 4.0           # phase a length, in the same epoch unit
-    teacher_lr: float | None = None       # after phase a; None: lr * (E * iters_per_epoch) ** -0.9 (paper)
+    teacher_epochs: float | None = None   # phase a length in the same epoch unit; None: T is the supervised
+                                          # baseline (SupOnly of this config: E epochs, its init, data, schedule)
+    teacher_lr: float | None = None       # after phase a; None: lr * (phase a's iterations) ** -0.9 (paper)
+    cps_on_labeled: bool | None = None    # L_cps on X^l too; None: each method's reference (CPS without
+                                          # CutMix: yes, as TorchSemiSeg; GPS, eq. 6: X^u only)
 
     # --- evaluation, logging, checkpoints ---
     eval_every: int | None = None         # iterations between evaluations; None: once per epoch
@@ -125,9 +128,9 @@ _EPOCHS = {
 
 _PRESETS: dict[str, dict[str, Any]] = {
     "pascal": dict(num_classes=21, crop_size=512, backbone="resnet50", lr=0.01,
-                   alpha=0.5, beta=1.5, gamma=0.5, teacher_epochs=4.0, num_workers=4),
+                   alpha=0.5, beta=1.5, gamma=0.5, num_workers=4),
     "cityscapes": dict(num_classes=19, crop_size=800, backbone="resnet50", lr=0.02,
-                       alpha=1.0, beta=5.0, gamma=1.0, teacher_epochs=16.0, num_workers=4,
+                       alpha=1.0, beta=5.0, gamma=1.0, num_workers=4,
                        eval_mode="sliding"),
     # Digits: chosen by the search in the book's "How the digits preset was chosen" (11_results): no flip and no
     # rescale, timm's ResNet-10-T (1.5x faster than ResNet-18 here, and it learns faster per iteration) with an
@@ -136,7 +139,7 @@ _PRESETS: dict[str, dict[str, Any]] = {
     # Table 4 (on 64 px scenes the boxes cut the digits into fragments and slow the students).
     "digits": dict(num_classes=11, crop_size=64, scales=(1.0,), hflip=False, backbone="tu-resnet10t",
                    decoder_channels=128, encoder_weights="digits", optimizer="adamw", lr=1e-3,
-                   alpha=0.5, beta=0.5, gamma=0.5, cutmix=False, teacher_epochs=2.0, num_workers=0,
+                   alpha=0.5, beta=0.5, gamma=0.5, cutmix=False, num_workers=0,
                    snapshot_images=4),
 }
 
@@ -158,7 +161,7 @@ def preset(dataset: str, partition: str) -> dict[str, Any]:
 FOLDER_MAX_CROP = 512                 # the paper's VOC crop
 FOLDER_LARGE_CROP = 256
 FOLDER_ITERATIONS = (2_000, 40_000)   # main-loop budget: about the digits preset's, and VOC 1/8's (34 x 1,157)
-FOLDER_FIELDS = ("num_classes", "crop_size", "batch_labeled", "batch_unlabeled", "epochs", "teacher_epochs",
+FOLDER_FIELDS = ("num_classes", "crop_size", "batch_labeled", "batch_unlabeled", "epochs",
                  "backbone", "decoder_channels", "lr", "alpha", "beta", "gamma", "num_workers", "eval_mode")
 
 
@@ -169,7 +172,7 @@ def folder_preset(short_side: int, long_side: int, num_classes: int, n_labeled: 
     Crop: the short side capped at 512, rounded down to a multiple of 16 (the network's output stride).
     Batch: 8 + 8 as in the paper, fewer when a set is smaller. Epochs: a main-loop budget that grows with the
     crop area from 2,000 iterations (64-128 px, like the digits preset) to 40,000 (512 px, like VOC 1/8),
-    divided by the iterations of one epoch; phase a is 1/8 of that, as VOC's 4 of 34 epochs.
+    divided by the iterations of one epoch; phase a is the supervised baseline of the same budget, as everywhere.
     A crop_size or batch_unlabeled the user sets is used for the epochs too.
     """
     crop = int(crop_size or max(16, min(short_side, FOLDER_MAX_CROP) // 16 * 16))
@@ -179,7 +182,7 @@ def folder_preset(short_side: int, long_side: int, num_classes: int, n_labeled: 
     epochs = int(min(1000, max(2, round(budget / max(1, n_unlabeled // batch_u)))))
     large = crop >= FOLDER_LARGE_CROP
     return dict(num_classes=int(num_classes), crop_size=crop, batch_labeled=max(1, min(8, n_labeled)),
-                batch_unlabeled=batch_u, epochs=epochs, teacher_epochs=float(max(1, round(epochs / 8))),
+                batch_unlabeled=batch_u, epochs=epochs,
                 backbone="resnet50" if large else "resnet18", decoder_channels=256 if large else 128,
                 lr=0.01 if large else 0.05, alpha=0.5, beta=1.5, gamma=0.5, num_workers=4 if large else 0,
                 eval_mode="sliding" if long_side > 2 * FOLDER_MAX_CROP else "whole")
@@ -260,7 +263,7 @@ def validate(cfg: Config) -> None:
             raise GpslibError(f"{name} must be a positive integer, got {getattr(cfg, name)!r}.")
     if cfg.iters_per_epoch is not None and cfg.iters_per_epoch < 1:
         raise GpslibError(f"iters_per_epoch must be positive or None, got {cfg.iters_per_epoch!r}.")
-    if cfg.teacher_epochs < 0:
+    if cfg.teacher_epochs is not None and cfg.teacher_epochs < 0:
         raise GpslibError(f"teacher_epochs must be >= 0, got {cfg.teacher_epochs!r}.")
     if cfg.lr <= 0 or (cfg.teacher_lr is not None and cfg.teacher_lr < 0):
         raise GpslibError("lr must be positive and teacher_lr non-negative.")

@@ -28,27 +28,32 @@ def git_commit() -> str | None:
 
 
 class History:
-    """Rows of plain numbers: `teacher` (phase a), `iterations` (phases b/c), `evals`; plus `meta` and `config`, and
+    """Rows of plain numbers: `teacher` (phase a) and `teacher_evals` (T on val then), `iterations` (phases b/c),
+    `evals` (val), `test` (every network on the test split, once at the end); plus `meta` and `config`, and
     `snapshots`, the compressed label maps of a few images at every evaluation (gpslib.snapshots; may be empty)."""
 
     def __init__(self, config: dict | None = None, meta: dict | None = None):
         self.config = config or {}
         self.meta = meta or {}
         self.teacher: list[dict[str, Any]] = []
+        self.teacher_evals: list[dict[str, Any]] = []
         self.iterations: list[dict[str, Any]] = []
         self.evals: list[dict[str, Any]] = []
         self.snapshots: list[dict[str, Any]] = []
+        self.test: dict[str, Any] = {}
         self.path: Path | None = None
 
     # ------------------------------------------------------------ persistence
     def state_dict(self) -> dict:
-        return {"config": self.config, "meta": self.meta, "teacher": self.teacher,
-                "iterations": self.iterations, "evals": self.evals, "snapshots": self.snapshots}
+        return {"config": self.config, "meta": self.meta, "teacher": self.teacher, "teacher_evals": self.teacher_evals,
+                "iterations": self.iterations, "evals": self.evals, "snapshots": self.snapshots, "test": self.test}
 
     @classmethod
     def from_state(cls, state: dict) -> "History":
         history = cls(state.get("config"), state.get("meta"))
         history.teacher = list(state.get("teacher", []))
+        history.teacher_evals = list(state.get("teacher_evals", []))   # absent before phase a was evaluated
+        history.test = dict(state.get("test", {}))                      # absent before the test split
         history.iterations = list(state.get("iterations", []))
         history.evals = list(state.get("evals", []))
         history.snapshots = list(state.get("snapshots", []))      # absent in histories recorded before them

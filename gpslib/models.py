@@ -63,10 +63,14 @@ def load_encoder_weights(model: nn.Module, path: Path) -> None:
 def build_networks(cfg, roles: tuple[str, ...] = ROLES) -> dict[str, nn.Module]:
     """T, S1, S2 (or some of them) with seeds seed*10 + {0, 1, 2}: same architecture, different init.
 
-    A role keeps its seed across methods, so CPS's students and SupOnly's network start where GPS's do.
+    CPS's students start where GPS's do; SupOnly's one network (reported as student1) starts where GPS's teacher
+    does, because GPS's phase a is that SupOnly run.
     """
+    def index(role: str) -> int:
+        return 0 if getattr(cfg, "method", None) == "supervised" else ROLES.index(role)
+
     return {role: build_segmenter(cfg.backbone, cfg.num_classes, cfg.encoder_weights, cfg.decoder_channels,
-                                  seed=cfg.seed * 10 + ROLES.index(role))
+                                  seed=cfg.seed * 10 + index(role))
             for role in roles}
 
 

@@ -106,13 +106,13 @@ def city_label_ids(tmp_path):
 @pytest.fixture(scope="session")
 def tiny_digits(tmp_path_factory):
     """A 40-train / 10-val digits dataset, generated once per test session."""
-    return ensure_digits(tmp_path_factory.mktemp("digits"), seed=0, n_train=40, n_val=10)
+    return ensure_digits(tmp_path_factory.mktemp("digits"), seed=0, n_train=40, n_val=10, n_test=10)
 
 
 @pytest.fixture(scope="session")
 def small_digits(tmp_path_factory):
     """A 64-train / 8-val digits dataset of 32 px scenes, for whole training runs in seconds."""
-    return ensure_digits(tmp_path_factory.mktemp("digits32"), seed=0, n_train=64, n_val=8, size=32)
+    return ensure_digits(tmp_path_factory.mktemp("digits32"), seed=0, n_train=64, n_val=8, size=32, n_test=8)
 
 
 def tiny_cfg(root, out_dir, **overrides):

@@ -136,22 +136,22 @@ def _tree_bytes(root):
 
 
 def test_digits_deterministic(tmp_path):
-    a = _tree_bytes(ensure_digits(tmp_path / "a", seed=3, n_train=6, n_val=2))
-    b = _tree_bytes(ensure_digits(tmp_path / "b", seed=3, n_train=6, n_val=2))
-    c = _tree_bytes(ensure_digits(tmp_path / "c", seed=4, n_train=6, n_val=2))
+    a = _tree_bytes(ensure_digits(tmp_path / "a", seed=3, n_train=6, n_val=2, n_test=2))
+    b = _tree_bytes(ensure_digits(tmp_path / "b", seed=3, n_train=6, n_val=2, n_test=2))
+    c = _tree_bytes(ensure_digits(tmp_path / "c", seed=4, n_train=6, n_val=2, n_test=2))
     assert a == b
     assert a["JPEGImages/train_00000.jpg"] != c["JPEGImages/train_00000.jpg"]
 
 
 def test_digits_regenerated_only_when_incomplete(tmp_path):
-    root = ensure_digits(tmp_path / "d", n_train=4, n_val=2)
+    root = ensure_digits(tmp_path / "d", n_train=4, n_val=2, n_test=2)
     image = root / "JPEGImages/train_00001.jpg"
     good = image.read_bytes()
     image.write_bytes(b"half-written")
-    ensure_digits(root, n_train=4, n_val=2)
+    ensure_digits(root, n_train=4, n_val=2, n_test=2)
     assert image.read_bytes() == b"half-written"  # complete marker present: nothing is redone
     os.remove(root / ".complete")                 # as if generation had been interrupted
-    ensure_digits(root, n_train=4, n_val=2)
+    ensure_digits(root, n_train=4, n_val=2, n_test=2)
     assert image.read_bytes() == good
 
 
@@ -177,7 +177,7 @@ def test_digits_default_root_is_generated(tmp_path, monkeypatch):
     from gpslib.data import partitions
     monkeypatch.setattr(paths, "DATA_DIR", tmp_path / "data")
     root = tmp_path / "data" / "digits"
-    ensure_digits(root, n_train=8, n_val=2)  # keep the test fast: pre-generate small, then build on it
+    ensure_digits(root, n_train=8, n_val=2, n_test=2)  # keep the test fast: pre-generate small, then build on it
     bundle = build_datasets(make_config("digits", "1/2", crop_size=32))
     assert len(bundle.labeled) == 4 and partitions.default_root("digits", None) == root
 

@@ -169,3 +169,29 @@ def test_rampdown_scales_alpha():
     loss, terms = gps.guide_objective(nets["teacher"], nets["student1"], nets["student2"], batch, cfg, alpha_scale=0.2)
     expected = terms["sup_s"] + 0.5 * 0.2 * terms["gps"] + 1.5 * terms["cps"]
     assert loss.item() == pytest.approx(expected.item(), rel=1e-6)
+
+
+def test_cps_baseline_cross_loss_covers_labeled_images_without_cutmix_only():
+    """TorchSemiSeg's CPS: without CutMix the cross loss is one CE over the labeled and unlabeled pixels together;
+    with CutMix it is on the mixed unlabeled images only. GPS's L_cps (eq. 6) is always on X^u alone."""
+    cfg, nets, opt_s, _, batch = setup(method="cps")
+    s1, s2 = copy.deepcopy(nets["student1"]), copy.deepcopy(nets["student2"])
+    terms = gps.cps_iteration(nets, opt_s, batch, cfg)
+    a, b = s1(torch.cat([batch.x_l, batch.x_u])), s2(torch.cat([batch.x_l, batch.x_u]))
+    both = losses.ce(a, b.argmax(1)) + losses.ce(b, a.argmax(1))
+    u1, u2 = s1(batch.x_u), s2(batch.x_u)
+    unlabeled_only = losses.ce(u1, u2.argmax(1)) + losses.ce(u2, u1.argmax(1))
+    assert terms["cps"].item() == pytest.approx(both.item(), rel=1e-5)
+    assert abs(both.item() - unlabeled_only.item()) > 1e-4
+    cfg, nets, opt_s, _, batch = setup(method="cps", cutmix=True)
+    s1, s2 = copy.deepcopy(nets["student1"]), copy.deepcopy(nets["student2"])
+    terms = gps.cps_iteration(nets, opt_s, batch, cfg)
+    x = batch.mixed(batch.x_u)
+    y1, y2 = batch.mixed(s1(batch.x_u).argmax(1)), batch.mixed(s2(batch.x_u).argmax(1))
+    assert terms["cps"].item() == pytest.approx((losses.ce(s1(x), y2) + losses.ce(s2(x), y1)).item(), rel=1e-5)
+    cfg, nets, opt_s, opt_t, batch = setup(cps_on_labeled=True)     # the switch reaches GPS as well
+    s1, s2 = copy.deepcopy(nets["student1"]), copy.deepcopy(nets["student2"])
+    terms = gps.gps_iteration(nets, opt_s, opt_t, batch, cfg, w=0.3)
+    a, b = s1(torch.cat([batch.x_l, batch.x_u])), s2(torch.cat([batch.x_l, batch.x_u]))
+    assert terms["cps"].item() == pytest.approx((losses.ce(a, b.argmax(1)) + losses.ce(b, a.argmax(1))).item(),
+                                                rel=1e-5)

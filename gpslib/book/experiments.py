@@ -6,12 +6,15 @@ its history with the exact papermill command, so a reader can re-run any figure 
 """
 from __future__ import annotations
 
+import contextlib
 import json
+import os
 import tempfile
 from pathlib import Path
 from typing import Any
 
 from ..config import make_config, preset
+from ..errors import GpslibError
 from ..history import History
 from ..paths import BOOK_DIR, RESULTS_DIR, RUNS_DIR
 
@@ -25,16 +28,37 @@ CUTMIX_RECIPE: dict[str, Any] = {"cutmix": True, "cutmix_boxes": 3}
 CONVERGED_EPOCHS = 16
 SEEDS = (0, 1, 2)   # the main comparison is run three times; seed 0 keeps the plain name
 LATCH_SEEDS = (0, 1)  # the E = 8 latch pair: two seeds, about 30 CPU minutes a run
+PARTITIONS = ("1/16", "1/8", "1/4", "1/2")
+CONVERGED_FACTOR = 4   # converged: four times the preset's E at every partition (16, 16, 20, 28), the paper's ratio
 
 
 def _seeded(name: str, seed: int) -> str:
     return name if seed == 0 else f"{name}-s{seed}"
 
 
+def _slug(partition: str) -> str:
+    return partition.replace("/", "_")
+
+
+def _grid(methods, partitions=PARTITIONS, **params: Any) -> dict[str, dict[str, Any]]:
+    """Every method x partition x seed, SupOnly first (GPS's phase a loads it), seed 0 with the plain name."""
+    return {_seeded(f"{method}-{_slug(p)}", seed): {"method": method, "partition": p, "seed": seed, **params}
+            for p in partitions for seed in SEEDS for method in methods}
+
+
+def _converged(partition: str) -> int:
+    return CONVERGED_FACTOR * preset("digits", partition)["epochs"]
+
+
+# The lab's first recordings (all experiments below but `tables*` and `short_teacher`) were made with the earlier
+# preset: phase a two epochs of the unlabeled set, SupOnly 2 + E epochs, CPS's cross loss on X^u only, and scores
+# on val alone. Their grid keeps those settings, so that each still names the training it recorded.
+FIRST_PRESET_TEACHER_EPOCHS = 2.0
+
+
 def _supervised_epochs(partition: str) -> float:
-    """How long SupOnly trains on the digits at `partition`: phase a's epochs plus the main loop's."""
-    values = preset("digits", partition)
-    return values["teacher_epochs"] + values["epochs"]
+    """How long SupOnly trained in the first recordings: their phase a's epochs plus the main loop's."""
+    return FIRST_PRESET_TEACHER_EPOCHS + preset("digits", partition)["epochs"]
 
 
 _TABLE4 = [  # (use_gps, use_cps, use_fps), the rows of Table 4 (all without CutMix, as in the paper);
@@ -60,6 +84,14 @@ ABLATIONS: dict[str, dict[str, dict[str, Any]]] = {
 }
 
 EXPERIMENTS: dict[str, dict[str, dict[str, Any]]] = {
+    # Tables 2/3 with the paper's teacher (phase a is the SupOnly run of the same seed), every score also on the
+    # untouched test split: at the preset's E, with CutMix at 1/16 and 1/8, and converged (4 x E) at every partition.
+    "tables": _grid(("supervised", "cps", "gps")),
+    "tables_cutmix": _grid(("cps", "gps"), ("1/16", "1/8"), **CUTMIX_RECIPE),
+    "tables_converged": {name: {**params, "epochs": _converged(params["partition"])}
+                         for name, params in _grid(("supervised", "cps", "gps")).items()},
+    # The ablation "a short phase a": GPS with the first preset's two-epoch phase a, on test as `tables`.
+    "short_teacher": _grid(("gps",), teacher_epochs=FIRST_PRESET_TEACHER_EPOCHS),
     # Tables 2/3 without CutMix: every partition, each at the preset's epochs for it (config._EPOCHS: about as
     # many unlabeled images seen at every partition, the paper's rule).
     "main": {_seeded(f"{method}-{p.replace('/', '_')}", seed): {"method": method, "partition": p, "seed": seed}
@@ -136,19 +168,37 @@ def result_path(experiment: str, name: str, results_dir: Path = RESULTS_DIR) -> 
     return Path(results_dir) / experiment / f"{name}.json"
 
 
+CURRENT = ("tables", "tables_cutmix", "tables_converged", "short_teacher")   # recorded with today's preset
+
+
 def parameters(experiment: str, name: str, **budget: Any) -> dict[str, Any]:
     """train.ipynb parameters of one recorded run (budget fields may be overridden, e.g. for a smoke run).
 
-    SupOnly trains for GPS's phase a plus its main phase, so it sees as many labeled batches as GPS's teacher
-    and students together; CPS, like the paper's, has no phase a.
-    """
+    Today's preset needs nothing beyond the grid: SupOnly trains E epochs and GPS's teacher is that network. The
+    first recordings pin what their preset did (FIRST_PRESET_TEACHER_EPOCHS)."""
     params = {"dataset": "digits", **BUDGET, **budget, **EXPERIMENTS[experiment][name]}
-    if params.get("method") in ("supervised", "cps"):
-        preset = make_config(params["dataset"], params.get("partition", "1/8"), encoder_weights="random")
-        teacher_epochs = params.pop("teacher_epochs", preset.teacher_epochs)
-        if params["method"] == "supervised":
-            params["epochs"] = int(round(params.get("epochs", preset.epochs) + teacher_epochs))
+    if experiment in CURRENT:
+        return params
+    method, partition = params.get("method", "gps"), params.get("partition", "1/8")
+    if method == "gps":
+        params.setdefault("teacher_epochs", FIRST_PRESET_TEACHER_EPOCHS)
+    elif method == "cps":
+        params.update(cps_on_labeled=False)
+        params.pop("teacher_epochs", None)
+    else:
+        teacher_epochs = params.pop("teacher_epochs", FIRST_PRESET_TEACHER_EPOCHS)
+        params["epochs"] = int(round(params.get("epochs", preset("digits", partition)["epochs"]) + teacher_epochs))
     return params
+
+
+def supervised_run(experiment: str, name: str) -> Path | None:
+    """The finished SupOnly checkpoint that is a current GPS run's phase a (same seed and partition), if on disk."""
+    params = EXPERIMENTS[experiment][name]
+    if experiment not in CURRENT or params.get("method") != "gps" or "teacher_epochs" in params:
+        return None
+    source = "tables_converged" if experiment == "tables_converged" else "tables"
+    path = RUNS_DIR / "recorded" / source / name.replace("gps-", "supervised-", 1) / "last.pt"
+    return path if path.is_file() else None
 
 
 def papermill_command(params: dict[str, Any]) -> str:
@@ -165,7 +215,14 @@ def record(experiment: str, name: str, results_dir: Path = RESULTS_DIR, **budget
     params = parameters(experiment, name, **budget)
     dataset, partition = params.pop("dataset"), params.pop("partition", "1/8")
     work = RUNS_DIR / "recorded" / experiment / name
-    history = train(make_config(dataset, partition, out_dir=str(work), **params), resume=True, progress=False)
+    cfg = make_config(dataset, partition, out_dir=str(work), **params)
+    teacher = supervised_run(experiment, name) if not budget else None
+    try:
+        history = train(cfg, resume=True, progress=False, teacher_from=teacher)
+    except GpslibError as err:   # an unfinished or different SupOnly run: phase a trains instead (the same result)
+        if teacher is None or "phase a" not in str(err):
+            raise
+        history = train(cfg, resume=True, progress=False)
     history.meta["command"] = papermill_command({"dataset": dataset, "partition": partition, **params})
     return history.save(result_path(experiment, name, results_dir))
 
@@ -257,8 +314,38 @@ def main(argv: list[str] | None = None) -> None:
     names = args.names or [n for n in EXPERIMENTS[args.experiment]
                            if not result_path(args.experiment, n, RESULTS_DIR).is_file()]
     for name in names:
-        path = record(args.experiment, name)
-        print(path, json.loads(path.read_text())["evals"][-1].get("miou_student1"), flush=True)
+        with claimed(args.experiment, name) as mine:   # a second worker on the same list skips this run
+            if mine and not (not args.names and result_path(args.experiment, name, RESULTS_DIR).is_file()):
+                path = record(args.experiment, name)
+                print(path, json.loads(path.read_text())["evals"][-1].get("miou_student1"), flush=True)
+
+
+@contextlib.contextmanager
+def claimed(experiment: str, name: str):
+    """Yield True when this process holds the run's claim (runs/recorded/<experiment>/<name>.claim, made
+    atomically); False when a live process holds it. A claim whose process has died is taken over."""
+    claim = RUNS_DIR / "recorded" / experiment / f"{name}.claim"
+    claim.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        fd = os.open(claim, os.O_CREAT | os.O_EXCL | os.O_WRONLY)
+    except FileExistsError:
+        try:
+            owner = int(claim.read_text() or 0)
+            os.kill(owner, 0)
+            yield False
+            return
+        except (ValueError, ProcessLookupError):
+            claim.unlink(missing_ok=True)
+        except PermissionError:
+            yield False
+            return
+        fd = os.open(claim, os.O_CREAT | os.O_EXCL | os.O_WRONLY)
+    os.write(fd, str(os.getpid()).encode())
+    os.close(fd)
+    try:
+        yield True
+    finally:
+        claim.unlink(missing_ok=True)
 
 
 if __name__ == "__main__":

@@ -41,10 +41,12 @@ class DataBundle:
     num_classes: int
     class_names: list[str]
     palette: np.ndarray                    # 256 colours that draw the masks
+    test: "SegmentationDataset | None" = None   # scored once at the end of a run; no choice is made on it
 
 
 def bundle(samples_of, partition, val_ids: list[str], transforms, cfg, class_names: list[str], palette: np.ndarray,
-           val_where: str, train_where: str | None = None) -> DataBundle:
+           val_where: str, train_where: str | None = None, test_ids: list[str] | None = None,
+           test_where: str = "the test list") -> DataBundle:
     """The labeled, unlabeled (training transform) and validation (eval transform) sets of a layout, whose
     `samples_of(ids, split)` says where each id's files are. Errors name the user's list, else `train_where`
     (default: where the partition came from)."""
@@ -53,7 +55,8 @@ def bundle(samples_of, partition, val_ids: list[str], transforms, cfg, class_nam
     labeled = SegmentationDataset(samples_of(partition.labeled, "train"), train_tf, n, cfg.labeled_file or where)
     unlabeled = SegmentationDataset(samples_of(partition.unlabeled, "train"), train_tf, n, cfg.unlabeled_file or where)
     val = SegmentationDataset(samples_of(val_ids, "val"), eval_tf, n, val_where)
-    return DataBundle(labeled, unlabeled, val, partition, n, class_names, palette)
+    test = SegmentationDataset(samples_of(test_ids, "test"), eval_tf, n, test_where) if test_ids else None
+    return DataBundle(labeled, unlabeled, val, partition, n, class_names, palette, test)
 
 
 def check_files(samples: list[Sample], where: str) -> None:

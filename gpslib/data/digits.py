@@ -7,9 +7,11 @@ budget), drawn in a tinted grey that contrasts with a tinted grey ground carryin
 Digit d is class d + 1, background is 0, and a 1-pixel ignore band (255) runs around every digit like VOC's
 object borders.
 
-The source digits are split three ways: val scenes, train scenes, and a pool that no scene uses, from which
-`pretrain.py` renders single digits the same way to pre-train an encoder (the digits' "ImageNet"). So
-validation measures unseen handwriting, and pre-training sees no scene's label. Generation is deterministic
+The source digits are split three ways: held-out scenes, train scenes, and a pool that no scene uses, from which
+`pretrain.py` renders single digits the same way to pre-train an encoder (the digits' "ImageNet"). The held-out
+handwriting makes two sets of scenes from disjoint random streams: val (500 scenes), on which every choice of the
+preset was made, and test (1,000 scenes), which no choice has seen and on which final numbers are reported. So
+both measure unseen handwriting, and pre-training sees no scene's label. Generation is deterministic
 in the seed, done once, and marked complete last, so an interrupted run is redone. Because the layout is
 VOC's, pascal.py reads it.
 """
@@ -35,13 +37,18 @@ PRETRAIN_SOURCE_FRACTION = 0.3   # share reserved for encoder pre-training (no s
 DIGITS_PER_SCENE = (1, 2)        # inclusive range of digits in one scene
 DIGIT_HEIGHT = (0.44, 0.625)     # a digit's height as a share of the canvas: 28-40 px on 64
 MIN_CONTRAST = 100               # grey levels between a digit and the ground behind it
-VERSION = 2                      # bump when scenes change: older datasets are regenerated
+VERSION = 3                      # bump when scenes change: older datasets are regenerated (3: the test split;
+                                 # train and val scenes are those of version 2, bit for bit)
 MARKER = ".complete"
 MANIFEST = "digits.json"
 
 
-def _params(seed: int, n_train: int, n_val: int, size: int) -> dict:
-    return {"seed": int(seed), "n_train": int(n_train), "n_val": int(n_val), "size": int(size), "version": VERSION}
+N_TEST = 1000                    # test scenes: twice val, so a final score has half val's sampling variance
+
+
+def _params(seed: int, n_train: int, n_val: int, size: int, n_test: int = N_TEST) -> dict:
+    return {"seed": int(seed), "n_train": int(n_train), "n_val": int(n_val), "n_test": int(n_test), "size": int(size),
+            "version": VERSION}
 
 
 @contextmanager
@@ -171,7 +178,8 @@ def source_pools(seed: int = 0, n: int = 1797) -> tuple[np.ndarray, np.ndarray, 
             np.sort(order[n_val + n_pretrain:]))
 
 
-def generate(root: Path, seed: int = 0, n_train: int = 2000, n_val: int = 500, size: int = 64) -> None:
+def generate(root: Path, seed: int = 0, n_train: int = 2000, n_val: int = 500, size: int = 64,
+             n_test: int = N_TEST) -> None:
     """Write every file of the dataset under root (overwriting), then the manifest and the marker."""
     digits, labels = source_digits()
     val_pool, pretrain_pool, train_pool = source_pools(seed)
@@ -180,7 +188,8 @@ def generate(root: Path, seed: int = 0, n_train: int = 2000, n_val: int = 500, s
     scenes: dict = {}
     _write(root, "train", n_train, np.random.default_rng([seed, 1]), train_pool, digits, labels, size, scenes)
     _write(root, "val", n_val, np.random.default_rng([seed, 2]), val_pool, digits, labels, size, scenes)
-    params = _params(seed, n_train, n_val, size)
+    _write(root, "test", n_test, np.random.default_rng([seed, 3]), val_pool, digits, labels, size, scenes)
+    params = _params(seed, n_train, n_val, size, n_test)
     manifest = dict(params, source_digits={"train": train_pool.tolist(), "val": val_pool.tolist(),
                                            "pretrain": pretrain_pool.tolist()},
                     scene_fields=["source_index", "digit", "top", "left", "height", "width"], scenes=scenes)
@@ -204,10 +213,10 @@ def prepared(root: Path) -> Path:
 
 
 def ensure_digits(root: Path | None = None, seed: int = 0, n_train: int = 2000, n_val: int = 500,
-                  size: int = 64) -> Path:
+                  size: int = 64, n_test: int = N_TEST) -> Path:
     """Generate the dataset at root (default data/digits) unless a complete one with these settings is there."""
     root = Path(root) if root is not None else paths.DATA_DIR / "digits"
-    params = _params(seed, n_train, n_val, size)
+    params = _params(seed, n_train, n_val, size, n_test)
     root.mkdir(parents=True, exist_ok=True)
     with _lock(root):
         marker = root / MARKER
@@ -215,7 +224,7 @@ def ensure_digits(root: Path | None = None, seed: int = 0, n_train: int = 2000, 
             return root
         if marker.exists():
             os.remove(marker)
-        generate(root, seed, n_train, n_val, size)
+        generate(root, seed, n_train, n_val, size, n_test)
     return root
 
 
@@ -224,9 +233,9 @@ def describe(root: Path | None = None) -> str:
     root = Path(root) if root is not None else paths.DATA_DIR / "digits"
     info = json.loads((root / MANIFEST).read_text())
     per_scene = [len(v) for v in info["scenes"].values()]
-    return (f"{info['n_train']} train and {info['n_val']} val scenes of {info['size']}x{info['size']} px at {root}, "
+    return (f"{info['n_train']} train, {info['n_val']} val and {info.get('n_test', 0)} test scenes of {info['size']}x{info['size']} px at {root}, "
             f"each with {DIGITS_PER_SCENE[0]}-{DIGITS_PER_SCENE[1]} handwritten digits from scikit-learn's load_digits (mean {np.mean(per_scene):.2f}); "
-            f"train scenes use {len(info['source_digits']['train'])} source digits, val scenes "
+            f"train scenes use {len(info['source_digits']['train'])} source digits, val and test scenes "
             f"{len(info['source_digits']['val'])} others, and {len(info['source_digits'].get('pretrain', []))} more are "
             f"kept for encoder pre-training; {NUM_CLASSES} classes (background, digits 0-9 as 1-10), "
             f"255 marks a 1-pixel border; generated with seed {info['seed']}.")

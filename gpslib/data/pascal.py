@@ -4,7 +4,8 @@
     <root>/SegmentationClassAug/<id>.png   index PNGs (SBD converted), or
     <root>/SegmentationClass/<id>.png      VOC's palette PNGs (the indices are read, not the colours;
                                            a mask saved as RGB in VOC's colours is converted back to indices)
-    <root>/ImageSets/Segmentation/val.txt  (and train.txt / train_aug.txt)
+    <root>/ImageSets/Segmentation/val.txt  (and train.txt / train_aug.txt; test.txt is the held-out test split
+                                           when every id it lists has a mask, as in the digits)
 """
 from __future__ import annotations
 
@@ -65,9 +66,19 @@ def val_ids(root: Path) -> list[str]:
     return read_ids(Path(root) / "ImageSets" / "Segmentation" / "val.txt")
 
 
+def test_ids(root: Path) -> list[str] | None:
+    """The ids of test.txt when each has a mask (the digits'); None otherwise (VOC's test masks are not public)."""
+    path = Path(root) / "ImageSets" / "Segmentation" / "test.txt"
+    if not path.is_file():
+        return None
+    ids = read_ids(path)
+    return ids if ids and all(s.mask.is_file() for s in samples(root, ids)) else None
+
+
 def datasets(cfg, root: Path, partition, transforms) -> DataBundle:
-    """Labeled, unlabeled and validation sets of a VOC-layout tree (VOC itself, or the digits)."""
+    """Labeled, unlabeled, validation (and, where the tree has one, test) sets of a VOC-layout tree."""
     check_root(root)
     return bundle(lambda ids, split: samples(root, ids), partition, val_ids(root), transforms, cfg,
                   class_names(cfg.dataset, cfg.num_classes), palette_for(cfg.dataset),
-                  str(Path(root) / "ImageSets/Segmentation/val.txt"))
+                  str(Path(root) / "ImageSets/Segmentation/val.txt"), test_ids=test_ids(root),
+                  test_where=str(Path(root) / "ImageSets/Segmentation/test.txt"))

@@ -9,7 +9,8 @@ Y^{s-bar} from the students before their update and takes one step on the summed
 
 CutMix follows CPS: every pseudo-label is computed on the unmixed images and then mixed with the same
 boxes as the inputs; the networks that learn see only the mixed images. The CPS baseline is the guide
-step without a teacher (`use_gps=False`); phase a and the supervised baseline are `supervised_step`.
+step without a teacher, whose cross loss also covers X^l without CutMix (`cps_on_labeled`, as CPS's own code);
+phase a and the supervised baseline are `supervised_step`.
 """
 from __future__ import annotations
 
@@ -23,7 +24,8 @@ from .. import losses
 from ..models import predict_no_grad
 from .batch import Batch
 
-__all__ = ["Batch", "predict_no_grad", "pseudo_label", "feedback_label", "guide_objective", "feedback_objective",
+__all__ = ["Batch", "predict_no_grad", "pseudo_label", "feedback_label", "cps_on_labeled", "guide_objective",
+           "feedback_objective",
            "gps_iteration", "cps_iteration", "supervised_step"]
 
 
@@ -54,6 +56,14 @@ def _forward_split(net: nn.Module, x_l: Tensor, x_u: Tensor | None) -> tuple[Ten
     return logits[: len(x_l)], logits[len(x_l):]
 
 
+def cps_on_labeled(cfg, t: nn.Module | None, batch: Batch) -> bool:
+    """Whether L_cps also covers X^l. GPS (eq. 6): X^u only. The CPS baseline follows its reference code
+    (TorchSemiSeg): without CutMix on the labeled and unlabeled images of a batch, with CutMix on X^u only."""
+    if cfg.cps_on_labeled is not None:
+        return bool(cfg.cps_on_labeled)
+    return t is None and batch.boxes is None
+
+
 def guide_objective(t: nn.Module | None, s1: nn.Module, s2: nn.Module, batch: Batch, cfg,
                alpha_scale: float = 1.0, timer: Timer = no_timer) -> tuple[Tensor, dict[str, Tensor]]:
     """Eq. 7 for the current students; t=None (or use_gps off) leaves L_gps out, as in CPS."""
@@ -78,6 +88,10 @@ def guide_objective(t: nn.Module | None, s1: nn.Module, s2: nn.Module, batch: Ba
             if batch.boxes is None:   # CPS without CutMix: each student's own training forward, detached
                 y_s1 = losses.label_map(u1.detach())
                 y_s2 = losses.label_map(u2.detach())
+            if cps_on_labeled(cfg, t, batch):   # CPS's reference: its cross loss on X^l and X^u alike
+                u1, u2 = torch.cat([l1, u1]), torch.cat([l2, u2])
+                y_s1 = torch.cat([losses.label_map(l1.detach()), y_s1])
+                y_s2 = torch.cat([losses.label_map(l2.detach()), y_s2])
             l_cps = terms["cps"] = losses.cps_loss(u1, u2, y_s1, y_s2)          # eq. 6
         loss = losses.guide_loss(terms["sup_s"], l_gps, l_cps, cfg.alpha * alpha_scale, cfg.beta)   # eq. 7
     terms["guide"] = loss

@@ -20,7 +20,7 @@ import torch
 from tqdm import tqdm
 
 from .. import losses
-from ..checkpoint import check_resumable, load_checkpoint, save_checkpoint
+from ..checkpoint import check_resumable, check_teacher_source, load_checkpoint, save_checkpoint
 from ..config import Config
 from ..data import build_datasets
 from ..data.dataset import skip_corrupt, skipped_files
@@ -37,7 +37,7 @@ from .interrupt import StopRequest
 from .schedule import fixed_teacher_lr, make_optimizer, poly_lr, set_lr
 from .stream import stream_loader
 
-LABELED, UNLABELED, TEACHER = 0, 1, 2      # stream ids
+LABELED, UNLABELED, TEACHER = 0, 1, 2      # stream ids; SupOnly reads TEACHER's: it is GPS's phase a
 
 
 def out_dir_of(cfg: Config) -> Path:
@@ -64,8 +64,9 @@ class Trainer:
     """Builds everything from a Config; `run()` trains, evaluates and checkpoints."""
 
     def __init__(self, cfg: Config, on_iteration: Callable[[int, "Trainer"], None] | None = None,
-                 progress: bool | str = True):
+                 progress: bool | str = True, teacher_from: str | Path | None = None):
         self.cfg, self.on_iteration, self.progress = cfg, on_iteration, progress
+        self.teacher_from = teacher_from   # a finished SupOnly run of this config: phase a loaded, not trained
         self.rt = distributed.setup(cfg.device)
         self.out_dir = out_dir_of(cfg)
         torch.manual_seed(cfg.seed)
@@ -78,7 +79,8 @@ class Trainer:
         n_unlabeled = len(self.data.unlabeled)
         self.iters_per_epoch = cfg.iters_per_epoch or max(1, n_unlabeled // cfg.batch_unlabeled)
         self.max_iter = cfg.epochs * self.iters_per_epoch
-        self.teacher_iters = round(cfg.teacher_epochs * self.iters_per_epoch) if cfg.method == "gps" else 0
+        phase_a_epochs = cfg.epochs if cfg.teacher_epochs is None else cfg.teacher_epochs
+        self.teacher_iters = round(phase_a_epochs * self.iters_per_epoch) if cfg.method == "gps" else 0
         self.eval_every = cfg.eval_every or self.iters_per_epoch
         self.checkpoint_every = cfg.checkpoint_every or self.eval_every
 
@@ -218,6 +220,7 @@ class Trainer:
                 if self.cfg.method == "gps":
                     self.run_teacher_phase()
                 self.run_main_phase()
+                self.evaluate_test()
             self._flush()
             self._account_time()
             self._save_meta()
@@ -228,10 +231,19 @@ class Trainer:
         return self.history
 
     def run_teacher_phase(self) -> None:
-        """Phase a: the teacher alone on D^l with eq. 2 and its own poly schedule."""
+        """Phase a: the teacher alone on D^l with eq. 2 and its own poly schedule, evaluated as SupOnly is.
+
+        With teacher_epochs None this is, step for step, the SupOnly run of the same config (same init, stream,
+        optimiser, schedule, dropout draws), so `teacher_from` may load that run instead of training it again."""
         cfg, teacher = self.cfg, self.nets["teacher"]
         if self.teacher_iteration >= self.teacher_iters:
             return
+        if self.teacher_from is not None and self.teacher_iteration == 0:
+            self.load_teacher(self.teacher_from)
+            self.checkpoint()
+            return
+        if self.teacher_iteration == 0 and not self.history.teacher_evals:
+            self.evaluate_teacher(0)
         loader = self._loader(self.data.labeled, cfg.batch_labeled, TEACHER, self.teacher_iteration,
                               self.teacher_iters)
         teacher.train()
@@ -246,9 +258,52 @@ class Trainer:
                 self.recorder.record("teacher", it, {"sup_t": terms["sup"], "lr_teacher": lr})
                 self.teacher_iteration += 1
                 bar.update()
+                if self.teacher_iteration % self.eval_every == 0 or self.teacher_iteration == self.teacher_iters:
+                    self._flush()
+                    self.evaluate_teacher(self.teacher_iteration)
                 if self.teacher_iteration % self.checkpoint_every == 0 or self.teacher_iteration == self.teacher_iters:
                     self.checkpoint()
                 self._stop_if_asked("phase a", self.teacher_iteration)
+
+    def evaluate_teacher(self, iteration: int) -> None:
+        """T's mIoU on val during phase a: the teacher's own curve (history.teacher_evals)."""
+        cfg, teacher = self.cfg, distributed.unwrap(self.nets["teacher"])
+        result = evaluate(teacher, self.data.val, cfg.num_classes, mode=cfg.eval_mode, crop=cfg.eval_crop or cfg.crop_size,
+                          device=self.rt.device, limit=cfg.val_limit, amp=cfg.amp, batch_size=cfg.batch_labeled)
+        self.history.teacher_evals.append({"iteration": iteration, "epoch": iteration / self.iters_per_epoch,
+                                           "miou_teacher": result["miou"], "iou_teacher": result["iou"]})
+        teacher.train()
+
+    def load_teacher(self, run: str | Path) -> None:
+        """Phase a from a finished SupOnly run of this config: its network, optimiser state, RNG state and curves."""
+        path = Path(run)
+        path = path / "last.pt" if path.is_dir() else path
+        state = load_checkpoint(path)
+        check_teacher_source(state, self.cfg.to_dict(), self.teacher_iters, path)
+        distributed.unwrap(self.nets["teacher"]).load_state_dict(state["nets"]["student1"])
+        self.opt_teacher.load_state_dict(state["opt_students"])
+        torch.set_rng_state(state["rng"]["torch"])
+        sup = History.from_state(state["history"])
+        self.history.teacher = [{"iteration": r["iteration"], "sup_t": r["sup"], "lr_teacher": r["lr_students"]}
+                                for r in sup.iterations]
+        self.history.teacher_evals = [{"iteration": r["iteration"], "epoch": r["epoch"],
+                                       "miou_teacher": r["miou_student1"], "iou_teacher": r["iou_student1"]}
+                                      for r in sup.evals]
+        self.history.meta["teacher_from"] = str(path)
+        self.teacher_iteration = self.teacher_iters
+
+    def evaluate_test(self) -> None:
+        """Once, at the end: every network's mIoU on the test split (history.test), where the data has one."""
+        cfg, test = self.cfg, self.data.test
+        if test is None or self.history.test or self.iteration < self.max_iter:
+            return
+        for role, net in self.nets.items():
+            result = evaluate(distributed.unwrap(net), test, cfg.num_classes, mode=cfg.eval_mode,
+                              crop=cfg.eval_crop or cfg.crop_size, device=self.rt.device, amp=cfg.amp,
+                              batch_size=cfg.batch_labeled)
+            self.history.test[f"miou_{role}"] = result["miou"]
+            self.history.test[f"iou_{role}"] = result["iou"]
+        self.history.test["images"] = len(test)
 
     def run_main_phase(self) -> None:
         """Phases b and c (GPS), or the CPS / SupOnly baselines, for E epochs of |D^u| / batch iterations."""
@@ -257,7 +312,8 @@ class Trainer:
             self.evaluate_all(0, 0.0)
         if self.iteration >= self.max_iter:
             return
-        labeled = iter(self._loader(self.data.labeled, cfg.batch_labeled, LABELED, self.iteration, self.max_iter))
+        stream = TEACHER if cfg.method == "supervised" else LABELED
+        labeled = iter(self._loader(self.data.labeled, cfg.batch_labeled, stream, self.iteration, self.max_iter))
         unlabeled = None
         if cfg.method != "supervised":
             unlabeled = iter(self._loader(self.data.unlabeled, cfg.batch_unlabeled, UNLABELED, self.iteration,
@@ -283,7 +339,7 @@ class Trainer:
         row = {"epoch": e, "lr_students": lr}
         with self.autocast():
             if cfg.method == "gps":
-                teacher_lr = fixed_teacher_lr(cfg, self.max_iter)
+                teacher_lr = fixed_teacher_lr(cfg, self.teacher_iters or self.max_iter)
                 set_lr(self.opt_teacher, teacher_lr)
                 w, alpha_scale = self.rampup.weight(e), (self.rampup.gps_scale(e) if cfg.rampdown_gps else 1.0)
                 terms = gps_iteration(self.nets, self.opt_students, self.opt_teacher, batch, cfg, w, alpha_scale)
@@ -348,9 +404,10 @@ def terminal():
 
 
 def train(cfg: Config, resume: bool = False, on_iteration: Callable[[int, Trainer], None] | None = None,
-          progress: bool | str = True) -> History:
-    """Train cfg.method end to end; resume=True continues from <out_dir>/last.pt when it exists."""
-    trainer = Trainer(cfg, on_iteration=on_iteration, progress=progress)
+          progress: bool | str = True, teacher_from: str | Path | None = None) -> History:
+    """Train cfg.method end to end; resume=True continues from <out_dir>/last.pt when it exists; teacher_from (GPS
+    with teacher_epochs None) takes phase a from that finished SupOnly run of the same config."""
+    trainer = Trainer(cfg, on_iteration=on_iteration, progress=progress, teacher_from=teacher_from)
     try:
         return trainer.run(resume=resume)
     finally:

@@ -37,7 +37,8 @@ def poly_lr(base_lr: float, iteration: int, max_iter: int, power: float = 0.9) -
 
 
 def fixed_teacher_lr(cfg, max_iter: int) -> float:
-    """After phase a the teacher's lr is fixed at lr * (max_epoch * max_iter)^-0.9 (section 4.1), or cfg.teacher_lr."""
+    """After phase a the teacher's lr is fixed at lr * (max_epoch * max_iter)^-0.9 (section 4.1), the end of phase a's
+    own poly schedule of `max_iter` iterations; or cfg.teacher_lr."""
     if cfg.teacher_lr is not None:
         return cfg.teacher_lr
     return cfg.lr * float(max_iter) ** -cfg.poly_power
