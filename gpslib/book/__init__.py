@@ -12,3 +12,11 @@ def say(markdown: str):
     stays on one line."""
     from IPython.display import Markdown
     return Markdown(markdown.replace("95 % CI", "95\u00a0%\u00a0CI"))
+
+
+def glue_md(name: str, markdown: str) -> None:
+    """Put a computed phrase or table into the chapter's prose: a Markdown cell writes {glue:md}`name` where it
+    goes (Jupyter Book's glue), so the argument stays in the chapter and only the numbers come from code."""
+    from IPython.display import Markdown
+    from myst_nb import glue
+    glue(name, Markdown(markdown.replace("95 % CI", "95\u00a0%\u00a0CI")), display=False)
