@@ -53,7 +53,7 @@ def cmd_eval(args) -> int:
                             eval_mode=args.mode)
     data = build_datasets(cfg)
     result = evaluate(net, data.val, cfg.num_classes, mode=cfg.eval_mode, crop=cfg.eval_crop or cfg.crop_size,
-                      device=args.device, limit=args.limit)
+                      device=args.device, limit=args.limit, progress=True, desc=f"val: {args.network}")
     print(f"{args.network} of {args.checkpoint} on {cfg.dataset} val ({cfg.eval_mode}): mIoU {result['miou']:.4f}")
     for name, iou in zip(data.class_names, result["iou"]):
         print(f"  {name:>14} {iou:.4f}")
@@ -86,7 +86,7 @@ def cmd_splits(args) -> int:
 
 def cmd_data(args) -> int:
     from .data.digits import describe, ensure_digits
-    root = ensure_digits(Path(args.data_root) if args.data_root else None, seed=args.seed)
+    root = ensure_digits(Path(args.data_root) if args.data_root else None, seed=args.seed, progress=True)
     print(describe(root))
     return 0
 

@@ -19,6 +19,7 @@ import torch.nn.functional as F
 from .data.palette import IGNORE
 from .losses import label_map
 from .models import ROLES, predict_no_grad
+from .progress import bar as progress_bar
 
 PSEUDO_SEED = 7919  # fixed augmentation of the unlabeled images that score pseudo-labels
 DIVISOR = 16  # DeepLabV3+ (output stride 16) needs H and W divisible by this
@@ -151,11 +152,13 @@ def _batches(dataset, indices, batch_size: int):
 
 def evaluate(model, dataset, num_classes: int, mode: str = "whole", crop: int | None = None,
              device: torch.device | str = "cpu", limit: int | None = None, batch_size: int = 1,
-             amp: bool = False) -> dict:
+             amp: bool = False, progress: bool | str | None = None, desc: str = "evaluation") -> dict:
     """mIoU, per-class IoU and pixel accuracy of ``model`` (already on ``device``) on ``dataset``.
 
     Items are (image [3, H, W], mask [H, W]); under torch.distributed every rank
-    takes a strided shard and the confusion matrices are summed.
+    takes a strided shard and the confusion matrices are summed. A whole val or test split takes
+    seconds to minutes, so ``progress`` (see gpslib/progress.py) draws a bar of the images named ``desc``;
+    it is cleared when done, as evaluations recur within a training run's own bar.
     """
     device = torch.device(device)
     n = len(dataset) if limit is None else min(limit, len(dataset))
@@ -164,13 +167,15 @@ def evaluate(model, dataset, num_classes: int, mode: str = "whole", crop: int | 
     autocast = torch.autocast("cuda", dtype=torch.bfloat16) if use_amp else contextlib.nullcontext()
     was_training = model.training
     model.eval()
+    images_bar = progress_bar(len(_shard(n)), desc, progress, unit="img", leave=False)
     try:
-        with torch.inference_mode(), autocast:
+        with torch.inference_mode(), autocast, images_bar:
             for group in _batches(dataset, _shard(n), batch_size):
                 images = torch.stack([g[0] for g in group]).to(device, non_blocking=True)
                 masks = torch.stack([g[1] for g in group]).to(device, non_blocking=True)
                 logits = predict_logits(model, images, mode=mode, crop=crop, num_classes=num_classes)
                 matrix.update(label_map(logits), masks)
+                images_bar.update(len(group))
     finally:
         model.train(was_training)
     matrix.all_reduce()

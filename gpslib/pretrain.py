@@ -24,6 +24,7 @@ from torch import nn
 from . import paths
 from .data import digits
 from .data.transforms import MEAN, STD
+from .progress import bar as progress_bar
 
 VERSION = 1
 SETTINGS = dict(images=6000, test_images=1000, iterations=500, batch=32, lr=1e-3, weight_decay=1e-4, size=64, seed=0)
@@ -41,8 +42,9 @@ def encoder_path(backbone: str, root: Path | None = None) -> Path:
     return Path(root or paths.DATA_DIR / "digits") / "encoders" / f"{backbone}.pt"
 
 
-def render_digits(pool: np.ndarray, count: int, size: int, seed: int) -> tuple[torch.Tensor, torch.Tensor]:
-    """`count` normalised single-digit images drawn from `pool` the way scenes draw digits, and their labels."""
+def render_digits(pool: np.ndarray, count: int, size: int, seed: int, bar=None) -> tuple[torch.Tensor, torch.Tensor]:
+    """`count` normalised single-digit images drawn from `pool` the way scenes draw digits, and their labels;
+    `bar` (a tqdm), when given, advances once per image: the 7,000 of pre-training take several seconds."""
     source, labels = digits.source_digits()
     rng = np.random.default_rng([seed, 3])
     images = np.empty((count, size, size, 3), dtype=np.uint8)
@@ -50,6 +52,8 @@ def render_digits(pool: np.ndarray, count: int, size: int, seed: int) -> tuple[t
     for i in range(count):
         images[i], _mask, placements = digits.render(rng, pool, source, labels, size, count=1)
         targets[i] = placements[0][1]
+        if bar is not None:
+            bar.update()
     x = torch.from_numpy(images).permute(0, 3, 1, 2).float().div(255)
     x = (x - torch.tensor(MEAN).view(1, 3, 1, 1)) / torch.tensor(STD).view(1, 3, 1, 1)
     return x, torch.from_numpy(targets)
@@ -73,15 +77,36 @@ def accuracy(model: nn.Module, x: torch.Tensor, y: torch.Tensor, batch: int = 25
     return correct / max(1, len(x))
 
 
-def pretrain_encoder(backbone: str, settings: dict | None = None, log=print) -> tuple[dict, dict]:
-    """Train the encoder on the reserved digits; returns (encoder state dict, facts for the book)."""
+def pretrain_encoder(backbone: str, settings: dict | None = None, log=None,
+                     progress: bool | str | None = None) -> tuple[dict, dict]:
+    """Train the encoder on the reserved digits; returns (encoder state dict, facts for the book).
+
+    It takes minutes, so `progress` (see gpslib/progress.py) draws a bar of the rendered digits and one of the
+    iterations, whose last line keeps the loss and the held-out accuracy; `log`, if given, also gets that
+    summary as one line (nothing is printed: under papermill a print would land in the notebook)."""
     s = dict(SETTINGS, **(settings or {}))
     _val, pool, _train = digits.source_pools(0)
     held_out = np.random.default_rng([s["seed"], 4]).permutation(pool)[: len(pool) // 10]
     fit_pool = np.setdiff1d(pool, held_out)
-    x, y = render_digits(fit_pool, s["images"], s["size"], s["seed"])
-    x_test, y_test = render_digits(np.sort(held_out), s["test_images"], s["size"], s["seed"] + 1)
+    with progress_bar(s["images"] + s["test_images"], "digits for pre-training", progress, unit="digit") as bar:
+        x, y = render_digits(fit_pool, s["images"], s["size"], s["seed"], bar)
+        x_test, y_test = render_digits(np.sort(held_out), s["test_images"], s["size"], s["seed"] + 1, bar)
     start = time.perf_counter()
+    with progress_bar(s["iterations"], f"encoder pre-training ({backbone})", progress) as bar:
+        model, loss = _fit(backbone, s, x, y, bar)
+        held_out_accuracy = accuracy(model, x_test, y_test)
+        summary = f"loss {loss:.3f}, held-out accuracy {held_out_accuracy:.3f}"
+        bar.set_postfix_str(summary)
+    if log is not None:
+        log(f"encoder pre-training ({backbone}, reserved digits): {summary}")
+    facts = dict(s, backbone=backbone, version=VERSION, source_digits=len(fit_pool), held_out_digits=len(held_out),
+                 held_out_accuracy=held_out_accuracy, seconds=time.perf_counter() - start)
+    return model.encoder.state_dict(), facts
+
+
+def _fit(backbone: str, s: dict, x: torch.Tensor, y: torch.Tensor, bar) -> tuple[DigitClassifier, float]:
+    """The classifier trained for s["iterations"] AdamW steps, and its last batch loss; the bar shows the loss
+    every 20 steps (reading it changes nothing: the step has been taken)."""
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(s["seed"])
         encoder = segmenter_encoder(backbone, s["seed"])
@@ -95,17 +120,16 @@ def pretrain_encoder(backbone: str, settings: dict | None = None, log=print) -> 
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             optimizer.step()
-            if log is not None and (it + 1) % 100 == 0:
-                log(f"encoder pre-training ({backbone}, reserved digits): {it + 1}/{s['iterations']}, "
-                    f"loss {loss.item():.3f}")
-    facts = dict(s, backbone=backbone, version=VERSION, source_digits=len(fit_pool), held_out_digits=len(held_out),
-                 held_out_accuracy=accuracy(model, x_test, y_test), seconds=time.perf_counter() - start)
-    return model.encoder.state_dict(), facts
+            bar.update()
+            if (it + 1) % 20 == 0:
+                bar.set_postfix(loss=f"{loss.item():.3f}")
+    return model, loss.item()
 
 
-def ensure_digit_encoder(backbone: str, root: Path | None = None, settings: dict | None = None, log=print) -> Path:
+def ensure_digit_encoder(backbone: str, root: Path | None = None, settings: dict | None = None, log=None,
+                         progress: bool | str | None = None) -> Path:
     """The cached pre-trained encoder for `backbone`, trained now (a few minutes) unless one with the same
-    settings and version is there already."""
+    settings and version is there already; `log` and `progress` as pretrain_encoder's."""
     path = encoder_path(backbone, root)
     path.parent.mkdir(parents=True, exist_ok=True)
     wanted = dict(SETTINGS, **(settings or {}), backbone=backbone, version=VERSION)
@@ -115,7 +139,7 @@ def ensure_digit_encoder(backbone: str, root: Path | None = None, settings: dict
             facts = json.loads(facts_path.read_text())
             if {k: facts.get(k) for k in wanted} == wanted:
                 return path
-        state, facts = pretrain_encoder(backbone, settings, log=log)
+        state, facts = pretrain_encoder(backbone, settings, log=log, progress=progress)
         partial = path.with_suffix(".pt.partial")
         torch.save(state, partial)
         os.replace(partial, path)

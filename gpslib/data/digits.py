@@ -29,6 +29,7 @@ from PIL import Image
 
 from .. import paths
 from ..errors import GpslibError
+from ..progress import bar as progress_bar
 from .palette import PALETTE
 
 NUM_CLASSES = 11
@@ -148,8 +149,9 @@ def render(rng: np.random.Generator, pool: np.ndarray, digits: np.ndarray, label
     return image, mask, placements
 
 
-def _write(root: Path, split: str, count: int, rng, pool, digits, labels, size: int, scenes: dict) -> list[str]:
+def _write(root: Path, split: str, count: int, rng, pool, digits, labels, size: int, scenes: dict, bar) -> list[str]:
     ids = []
+    bar.set_description(f"digits scenes ({split})")
     for index in range(count):
         id_ = f"{split}_{index:05d}"
         image, mask, placements = render(rng, pool, digits, labels, size)
@@ -159,6 +161,7 @@ def _write(root: Path, split: str, count: int, rng, pool, digits, labels, size: 
         png.save(root / "SegmentationClass" / f"{id_}.png")
         scenes[id_] = placements
         ids.append(id_)
+        bar.update()
     (root / "ImageSets" / "Segmentation" / f"{split}.txt").write_text("\n".join(ids) + "\n")
     return ids
 
@@ -179,16 +182,18 @@ def source_pools(seed: int = 0, n: int = 1797) -> tuple[np.ndarray, np.ndarray, 
 
 
 def generate(root: Path, seed: int = 0, n_train: int = 2000, n_val: int = 500, size: int = 64,
-             n_test: int = N_TEST) -> None:
-    """Write every file of the dataset under root (overwriting), then the manifest and the marker."""
+             n_test: int = N_TEST, progress: bool | str | None = None) -> None:
+    """Write every file of the dataset under root (overwriting), then the manifest and the marker. The default
+    size takes about a minute, so `progress` (see gpslib/progress.py) draws a bar of the scenes written."""
     digits, labels = source_digits()
     val_pool, pretrain_pool, train_pool = source_pools(seed)
     for folder in ("JPEGImages", "SegmentationClass", "ImageSets/Segmentation"):
         (root / folder).mkdir(parents=True, exist_ok=True)
     scenes: dict = {}
-    _write(root, "train", n_train, np.random.default_rng([seed, 1]), train_pool, digits, labels, size, scenes)
-    _write(root, "val", n_val, np.random.default_rng([seed, 2]), val_pool, digits, labels, size, scenes)
-    _write(root, "test", n_test, np.random.default_rng([seed, 3]), val_pool, digits, labels, size, scenes)
+    with progress_bar(n_train + n_val + n_test, "digits scenes", progress, unit="scene") as bar:
+        _write(root, "train", n_train, np.random.default_rng([seed, 1]), train_pool, digits, labels, size, scenes, bar)
+        _write(root, "val", n_val, np.random.default_rng([seed, 2]), val_pool, digits, labels, size, scenes, bar)
+        _write(root, "test", n_test, np.random.default_rng([seed, 3]), val_pool, digits, labels, size, scenes, bar)
     params = _params(seed, n_train, n_val, size, n_test)
     manifest = dict(params, source_digits={"train": train_pool.tolist(), "val": val_pool.tolist(),
                                            "pretrain": pretrain_pool.tolist()},
@@ -213,8 +218,9 @@ def prepared(root: Path) -> Path:
 
 
 def ensure_digits(root: Path | None = None, seed: int = 0, n_train: int = 2000, n_val: int = 500,
-                  size: int = 64, n_test: int = N_TEST) -> Path:
-    """Generate the dataset at root (default data/digits) unless a complete one with these settings is there."""
+                  size: int = 64, n_test: int = N_TEST, progress: bool | str | None = None) -> Path:
+    """Generate the dataset at root (default data/digits) unless a complete one with these settings is there;
+    `progress` as generate's."""
     root = Path(root) if root is not None else paths.DATA_DIR / "digits"
     params = _params(seed, n_train, n_val, size, n_test)
     root.mkdir(parents=True, exist_ok=True)
@@ -224,7 +230,7 @@ def ensure_digits(root: Path | None = None, seed: int = 0, n_train: int = 2000, 
             return root
         if marker.exists():
             os.remove(marker)
-        generate(root, seed, n_train, n_val, size, n_test)
+        generate(root, seed, n_train, n_val, size, n_test, progress)
     return root
 
 

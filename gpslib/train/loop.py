@@ -8,16 +8,12 @@ is in the checkpoint, which checkpoint.check_resumable compares with the config 
 """
 from __future__ import annotations
 
-import io
-import os
-import sys
 import time
 from collections.abc import Callable
 from contextlib import nullcontext
 from pathlib import Path
 
 import torch
-from tqdm import tqdm
 
 from .. import losses
 from ..checkpoint import check_resumable, check_teacher_source, load_checkpoint, save_checkpoint
@@ -29,6 +25,7 @@ from ..evaluate import evaluate, pseudo_label_quality
 from ..history import History, Recorder, environment
 from ..models import ROLES_OF, build_networks
 from ..paths import RUNS_DIR
+from ..progress import bar, reporting
 from ..snapshots import take as take_snapshot
 from . import distributed
 from .batch import assemble
@@ -188,7 +185,8 @@ class Trainer:
         for role, net in self.nets.items():
             result = evaluate(distributed.unwrap(net), self.data.val, cfg.num_classes, mode=cfg.eval_mode,
                               crop=cfg.eval_crop or cfg.crop_size, device=self.rt.device, limit=cfg.val_limit,
-                              amp=cfg.amp, batch_size=cfg.batch_labeled)   # BN in eval mode: batching is exact
+                              amp=cfg.amp, batch_size=cfg.batch_labeled,   # BN in eval mode: batching is exact
+                              progress=self.progress, desc=f"val: {role}")
             row[f"miou_{role}"] = result["miou"]
             row[f"iou_{role}"] = result["iou"]
         row.update(pseudo_label_quality(self.nets, self.data.unlabeled, cfg.num_classes, cfg.pseudo_eval_images,
@@ -269,7 +267,8 @@ class Trainer:
         """T's mIoU on val during phase a: the teacher's own curve (history.teacher_evals)."""
         cfg, teacher = self.cfg, distributed.unwrap(self.nets["teacher"])
         result = evaluate(teacher, self.data.val, cfg.num_classes, mode=cfg.eval_mode, crop=cfg.eval_crop or cfg.crop_size,
-                          device=self.rt.device, limit=cfg.val_limit, amp=cfg.amp, batch_size=cfg.batch_labeled)
+                          device=self.rt.device, limit=cfg.val_limit, amp=cfg.amp, batch_size=cfg.batch_labeled,
+                          progress=self.progress, desc="val: teacher")
         self.history.teacher_evals.append({"iteration": iteration, "epoch": iteration / self.iters_per_epoch,
                                            "miou_teacher": result["miou"], "iou_teacher": result["iou"]})
         teacher.train()
@@ -300,7 +299,7 @@ class Trainer:
         for role, net in self.nets.items():
             result = evaluate(distributed.unwrap(net), test, cfg.num_classes, mode=cfg.eval_mode,
                               crop=cfg.eval_crop or cfg.crop_size, device=self.rt.device, amp=cfg.amp,
-                              batch_size=cfg.batch_labeled)
+                              batch_size=cfg.batch_labeled, progress=self.progress, desc=f"test: {role}")
             self.history.test[f"miou_{role}"] = result["miou"]
             self.history.test[f"iou_{role}"] = result["iou"]
         self.history.test["images"] = len(test)
@@ -370,9 +369,7 @@ class Trainer:
 
         progress="terminal" draws it on the stderr the process was started with: under papermill that is the
         shell that runs the notebook, so the user sees the run advance while the notebook keeps clean outputs."""
-        return tqdm(total=total, initial=initial, desc=desc, leave=leave,
-                    file=terminal() if self.progress == "terminal" else None,
-                    disable=not (self.progress and self.rt.is_main))
+        return bar(total, desc, self.progress if self.rt.is_main else False, initial=initial, leave=leave)
 
     def _save_meta(self) -> None:
         self.history.meta["rampup"] = self.rampup.state_dict() | {"sums": None}
@@ -388,26 +385,12 @@ class Trainer:
             f"or train(cfg, resume=True)).")
 
 
-_terminal = None
-
-
-def terminal():
-    """The stderr this process was started with. Inside a Jupyter kernel sys.stderr goes to the notebook, and
-    its fileno() is a copy of the original stderr (ipykernel's own way to let subprocesses reach it)."""
-    global _terminal
-    if _terminal is None:
-        try:
-            _terminal = open(os.dup(sys.stderr.fileno()), "w", buffering=1)
-        except (OSError, ValueError, io.UnsupportedOperation):
-            _terminal = sys.stderr
-    return _terminal
-
-
 def train(cfg: Config, resume: bool = False, on_iteration: Callable[[int, Trainer], None] | None = None,
           progress: bool | str = True, teacher_from: str | Path | None = None) -> History:
     """Train cfg.method end to end; resume=True continues from <out_dir>/last.pt when it exists; teacher_from (GPS
     with teacher_epochs None) takes phase a from that finished SupOnly run of the same config."""
-    trainer = Trainer(cfg, on_iteration=on_iteration, progress=progress, teacher_from=teacher_from)
+    with reporting(progress):   # the bars of scene generation and encoder pre-training, deep inside Trainer()
+        trainer = Trainer(cfg, on_iteration=on_iteration, progress=progress, teacher_from=teacher_from)
     try:
         return trainer.run(resume=resume)
     finally:
