@@ -11,7 +11,7 @@ import yaml
 from PIL import Image
 
 from gpslib.cli import main
-from gpslib.config import folder_preset, make_config
+from gpslib.config import folder_preset, make_config, preset
 from gpslib.parameters import configure
 from gpslib.data import build_datasets
 from gpslib.data.digits import export_digits_as_folder
@@ -168,7 +168,8 @@ def test_preset_from_the_tree_and_user_overrides(tmp_path):
     expected = folder_preset(24, 32, 3, 5, 3)
     assert {k: getattr(cfg, k) for k in expected} == expected
     assert (cfg.crop_size, cfg.batch_labeled, cfg.batch_unlabeled) == (16, 5, 3)   # 24 px -> 16, sets < 8
-    assert cfg.backbone == "resnet18" and cfg.epochs == 1000                          # 1 iteration per epoch
+    assert cfg.backbone == "tu-resnet10t" and cfg.epochs == 1000                      # 1 iteration per epoch
+    assert cfg.teacher_epochs is None and cfg.encoder_weights is None    # phase a: SupOnly's; weights: the user's
     mine = configure("folder", data_root=str(root), crop_size=32, batch_unlabeled=1, epochs=3, lr=0.1)
     assert (mine.crop_size, mine.batch_unlabeled, mine.epochs, mine.lr, mine.batch_labeled) == (32, 1, 3, 0.1, 5)
 
@@ -176,12 +177,30 @@ def test_preset_from_the_tree_and_user_overrides(tmp_path):
 def test_preset_rule_scales_with_image_size():
     voc = folder_preset(375, 500, 21, 1464, 9118)
     assert voc["crop_size"] == 368 and voc["backbone"] == "resnet50" and voc["lr"] == 0.01
+    assert (voc["optimizer"], voc["beta"], voc["cutmix"], voc["decoder_channels"]) == ("sgd", 1.5, True, 256)
+    assert voc["scales"] == (0.5, 0.75, 1.0, 1.5, 1.75, 2.0) and voc["num_workers"] == 4
     assert voc["epochs"] == round(40_000 * (368 / 512) ** 2 / (9118 // 8))
     city = folder_preset(1024, 2048, 19, 372, 2603)
-    assert city["crop_size"] == 512 and city["eval_mode"] == "sliding" and city["teacher_epochs"] == round(
-        city["epochs"] / 8)
-    digits = folder_preset(64, 64, 11, 200, 1800)
-    assert digits["crop_size"] == 64 and digits["epochs"] == round(2000 / 225) and digits["num_workers"] == 0
+    assert city["crop_size"] == 512 and city["eval_mode"] == "sliding" and "teacher_epochs" not in city
+    assert city["epochs"] == round(40_000 / (2603 // 8))
+
+
+def test_small_images_follow_the_digits_preset():
+    """Below 256 px the network and optimiser are the digits preset's (flips kept: only digits are chiral), the
+    budget about its 900 main-loop iterations; the encoder's weights are left to the user."""
+    small = folder_preset(64, 64, 11, 200, 1800)
+    digits = preset("digits", "1/8")
+    for name in ("backbone", "decoder_channels", "optimizer", "lr", "alpha", "beta", "gamma", "scales", "cutmix"):
+        assert small[name] == digits[name], name
+    assert (small["backbone"], small["optimizer"], small["lr"], small["decoder_channels"]) == (
+        "tu-resnet10t", "adamw", 1e-3, 128)
+    assert small["crop_size"] == 64 and small["epochs"] == round(1000 / 225) and small["num_workers"] == 0
+    assert "hflip" not in small and "encoder_weights" not in small and "teacher_epochs" not in small
+    assert folder_preset(240, 320, 5, 50, 400)["backbone"] == "tu-resnet10t"       # 240 px: still small
+    assert folder_preset(256, 320, 5, 50, 400)["backbone"] == "resnet50"           # from 256 px: VOC's
+    cfg = make_config("folder", data_root="tree", tree=dict(short_side=64, long_side=64, num_classes=11,
+                                                            n_labeled=200, n_unlabeled=400))
+    assert cfg.hflip and cfg.epochs == 20 and cfg.teacher_epochs is None and cfg.scales == (1.0,)
 
 
 def test_a_checkpoint_config_does_not_need_the_tree(tmp_path):
