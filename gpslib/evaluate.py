@@ -186,7 +186,8 @@ def evaluate(model, dataset, num_classes: int, mode: str = "whole", crop: int | 
 def pseudo_label_quality(nets: dict, unlabeled, num_classes: int, n_images: int, device, autocast=contextlib.nullcontext,
                          memory_format=torch.contiguous_format, rank: int = 0, world_size: int = 1) -> dict:
     """Beyond the paper: pixel accuracy (and mIoU) of Y^t and Y^{s-bar} against the hidden masks of the first
-    `n_images` unlabeled images, each augmented with seed PSEUDO_SEED + i, and how often the two agree.
+    `n_images` unlabeled images, each augmented with seed PSEUDO_SEED + i, and how often the two agree; also the
+    share of each network's pixels predicted as background, and how often S1 and S2 agree (CPS's collapse).
 
     Empty when the unlabeled images have no masks (a folder dataset's): there is nothing to score against.
     """
@@ -198,17 +199,24 @@ def pseudo_label_quality(nets: dict, unlabeled, num_classes: int, n_images: int,
     sources = {name: roles for name, roles in (("teacher", ["teacher"]), ("students", students))
                if roles and all(r in nets for r in roles)}
     matrices = {name: ConfusionMatrix(num_classes, device) for name in sources}
-    agree = total = 0
+    agree = total = pixels = students_agree = 0
+    background: dict[str, int] = {}
     for i in range(rank, n, world_size):
         x, y = unlabeled[(i, PSEUDO_SEED + i)]
         x = x[None].to(device, non_blocking=True).contiguous(memory_format=memory_format)
         y = y[None].to(device, non_blocking=True)
-        labels = {}
+        labels, own = {}, {}
         with autocast():
             for name, roles in sources.items():
-                probs = sum(predict_no_grad(nets[r], x).float().softmax(1) for r in roles)
-                labels[name] = label_map(probs)
+                probs = [predict_no_grad(nets[r], x).float().softmax(1) for r in roles]
+                own.update({r: label_map(p) for r, p in zip(roles, probs)})
+                labels[name] = label_map(sum(probs))
                 matrices[name].update(labels[name], y)
+        for r, label in own.items():       # how much of each network's map is background: a collapse shows here
+            background[r] = background.get(r, 0) + int((label == 0).sum())
+        pixels += y.numel()
+        if len(students) == 2:
+            students_agree += int((own[students[0]] == own[students[1]]).sum())
         if len(labels) == 2:
             agree += int((labels["teacher"] == labels["students"]).sum())
             total += labels["teacher"].numel()
@@ -219,4 +227,8 @@ def pseudo_label_quality(nets: dict, unlabeled, num_classes: int, n_images: int,
         out[f"pl_miou_{name}"] = matrix.miou()
     if total:
         out["agreement"] = agree / total
+    if pixels:
+        out.update({f"background_{r}": count / pixels for r, count in background.items()})
+        if len(students) == 2:
+            out["agreement_students"] = students_agree / pixels
     return out

@@ -309,3 +309,34 @@ def finding(frame: pd.DataFrame, experiment: str = "tables") -> dict[str, str]:
                     if len(held) < len(orders) else "") + ".",
         "missing": (f"Not recorded yet at {_and(missing)}. " if missing else ""),
     }
+
+
+def collapse_text(histories: dict[str, History], truth: float) -> str:
+    """Where each method's students end (last evaluation, mean over the seeds that logged it): the share of their
+    pixels predicted as background, against the hidden masks' share, and how often S1 and S2 agree."""
+    ends: dict[tuple[str, str], list[tuple[float, float]]] = {}
+    for h in histories.values():
+        last = next((e for e in reversed(h.evals) if "agreement_students" in e), None)
+        if last is not None:
+            key = (str(h.config["partition"]), METHODS[h.config["method"]])
+            share = (last["background_student1"] + last["background_student2"]) / 2
+            ends.setdefault(key, []).append((100 * share, 100 * last["agreement_students"]))
+    if not ends:
+        return "No run with the students' background share is recorded yet."
+    parts = [f"{m} at {p}: {np.mean([b for b, _ in v]):.0f} % background, S1 and S2 agreeing on "
+             f"{np.mean([a for _, a in v]):.0f} % of the pixels ({len(v)} seed{'s' if len(v) > 1 else ''})"
+             for (p, m), v in sorted(ends.items(), key=lambda kv: (Fraction(kv[0][0]), kv[0][1]))]
+    return (f"At the last evaluation, against {100 * truth:.0f} % background in the hidden masks: "
+            + "; ".join(parts) + ".")
+
+
+def background_truth(partition: str = "1/8", n: int = 64) -> float:
+    """The share of background among the labeled pixels of the first n unlabeled images' hidden masks."""
+    from ..config import make_config
+    from ..data import build_datasets
+    from ..evaluate import PSEUDO_SEED
+    data = build_datasets(make_config("digits", partition))
+    masks = [data.unlabeled[(i, PSEUDO_SEED + i)][1] for i in range(min(n, len(data.unlabeled)))]
+    kept = np.concatenate([m.numpy().ravel() for m in masks])
+    kept = kept[kept != 255]
+    return float((kept == 0).mean())

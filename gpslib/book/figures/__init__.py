@@ -7,7 +7,7 @@ size in the 688 px column), legends and class keys below the axes, curves that c
 `style.figure(height)` and ends with `return finish(fig, title)`.
 """
 from .method import gps_diagram, image_grid, latch_plot, rampup_curves, teacher_curve
-from .runs import (full_supervision_bars, plot_fps_flow, plot_losses, plot_miou_curves, plot_pseudo_label_accuracy,
+from .runs import (collapse_curves, full_supervision_bars, plot_fps_flow, plot_losses, plot_miou_curves, plot_pseudo_label_accuracy,
                    plot_rampup_variants, prediction_comparison, prediction_panel, prediction_rows, pseudo_label_snapshots)
 from . import style
 from .style import FEEDBACK, GUIDE, METHOD_COLORS, PHASE_A, finish
@@ -15,4 +15,4 @@ from .style import FEEDBACK, GUIDE, METHOD_COLORS, PHASE_A, finish
 __all__ = ["gps_diagram", "image_grid", "latch_plot", "rampup_curves", "teacher_curve", "plot_fps_flow",
            "plot_losses", "plot_miou_curves", "plot_pseudo_label_accuracy", "plot_rampup_variants",
            "prediction_panel", "prediction_rows", "pseudo_label_snapshots",
-           "prediction_comparison", "full_supervision_bars", "finish", "FEEDBACK", "GUIDE", "METHOD_COLORS", "PHASE_A"]
+           "prediction_comparison", "full_supervision_bars", "collapse_curves", "finish", "FEEDBACK", "GUIDE", "METHOD_COLORS", "PHASE_A"]

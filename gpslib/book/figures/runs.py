@@ -1,6 +1,7 @@
 """Figures of trained runs (chapters 7-12): losses, pseudo-label accuracy, predictions, mIoU curves, ablations."""
 from __future__ import annotations
 
+from fractions import Fraction
 from pathlib import Path
 
 import numpy as np
@@ -162,16 +163,30 @@ def pseudo_label_snapshots(history: History, n: int = 4, data=None):
 
 
 def prediction_comparison(runs: dict[str, History], n: int = 4, data=None):
-    """The paper's Fig. 5 from snapshots: validation images, their ground truth, and the final prediction of S1
-    of each run (label -> history, e.g. SupOnly, GPS without and with CutMix), with a key to the class colours."""
+    """The paper's Fig. 5 from snapshots: validation images, their ground truth, the final prediction of S1 of each
+    run (label -> history, the first being the baseline, e.g. SupOnly), and for every other run the pixels where
+    its prediction differs from the baseline's (the rest greyed), so what a method changes is what one sees."""
     from ...snapshots import decode
     data, ids, rows, colour = _snapshot_scenes(next(iter(runs.values())), "val", n, data)
-    for history in runs.values():
-        maps = decode(history.snapshots[-1])
-        rows.append([colour(maps[f"val/student1/{i}"]) for i in ids])
+    maps = {label: decode(h.snapshots[-1]) for label, h in runs.items()}
+    preds = {label: [m[f"val/student1/{i}"] for i in ids] for label, m in maps.items()}
+    rows += [[colour(p) for p in preds[label]] for label in runs]
+    base, *others = list(runs)
+    differs = []
+    for label in others:
+        row = []
+        for p, q in zip(preds[label], preds[base]):
+            shown = colour(p).copy()
+            shown[np.asarray(p) == np.asarray(q)] = 230          # agreeing pixels: light grey
+            row.append(shown)
+        rows.append(row)
+        changed = np.mean([np.mean(np.asarray(p) != np.asarray(q)) for p, q in zip(preds[label], preds[base])])
+        differs.append(f"{label} ≠ {base} ({100 * changed:.1f} % px)")
     last = ", ".join(f"{label} ep. {h.snapshots[-1]['epoch']:g}" for label, h in runs.items())
-    return image_grid(rows, row_labels=["image", "ground truth", *runs], titles=[f"val {i}" for i in ids],
-                      title=f"S1's predictions at the last evaluation ({last}) — {describe_runs(runs)}",
+    return image_grid(rows, row_labels=["image", "ground truth", *runs, *differs],
+                      titles=[f"val {i}" for i in ids],
+                      title=f"S1's predictions at the last evaluation ({last}); the last rows keep only the pixels "
+                            f"where a method changes the baseline's map — {describe_runs(runs)}",
                       classes=data.class_names, palette=data.palette)
 
 
@@ -211,7 +226,7 @@ def plot_miou_curves(histories: dict[str, History], roles=("student1", "teacher"
     lowest to the highest seed. Each panel's y range spans its trained epochs; an untrained start below it is
     named under the axis."""
     frame = miou_frame(histories, roles)
-    partitions = list(dict.fromkeys(frame["partition"])) or ["none"]
+    partitions = sorted(set(frame["partition"]), key=Fraction) or ["none"]   # fewest labels first
     fig, axes = figure(3.8, 1, len(partitions), squeeze=False)
     if by == "method":
         hues = [m for m in METHOD_LABELS.values() if m in set(frame[by])]
@@ -311,3 +326,43 @@ def plot_rampup_variants(runs: dict[str, History]):
     legend_below(fig, handles, labels)
     return finish(fig, f"Weights used by each ramp-up variant — {describe_runs(runs)}")
 
+
+
+COLLAPSE_ROWS = {"background": "pixels predicted\nas background (%)", "agreement_students": "pixels where S1\nand S2 agree (%)"}
+
+
+def collapse_curves(histories: dict[str, History], truth: float | None = None):
+    """CPS's collapse, shown: per evaluation, the share of S1's and S2's pixels on unlabeled images predicted as
+    background (top) and how often the two students agree (bottom), per partition (columns, fewest labels first),
+    colour = method, mean over the seeds that logged it. `truth`: the background share of the hidden masks."""
+    rows = [(str(h.config.get("partition")), METHOD_LABELS[h.config["method"]], e["epoch"],
+             100 * (e["background_student1"] + e["background_student2"]) / 2, 100 * e["agreement_students"])
+            for h in histories.values() for e in h.evals if "agreement_students" in e]
+    import pandas as pd
+    frame = pd.DataFrame(rows, columns=["partition", "method", "epoch", "background", "agreement_students"])
+    partitions = sorted(set(frame["partition"]), key=Fraction) or ["none"]
+    fig, axes = figure(4.6, 2, len(partitions), squeeze=False, sharex="col")
+    for col, partition in enumerate(partitions):
+        part = frame[frame["partition"] == partition]
+        for row, (key, label) in enumerate(COLLAPSE_ROWS.items()):
+            ax = axes[row][col]
+            for method, runs in part.groupby("method", sort=False):
+                mean = runs.groupby("epoch")[key].mean()
+                ax.plot(mean.index, mean.to_numpy(), color=METHOD_COLORS[method], lw=1.8, marker="o", ms=4)
+            if row == 0 and truth is not None:
+                ax.axhline(100 * truth, color="black", lw=1, ls=(0, (4, 2)))
+            ax.set_ylim(0, 100)
+            if col == 0:
+                ax.set_ylabel(label)
+            if row == 0:
+                ax.set_title(f"partition {partition}", fontsize=TEXT_PT)
+            else:
+                _xlabel(ax, "epoch", "")
+    methods = [m for m in METHOD_LABELS.values() if m in set(frame["method"])]
+    handles = [Line2D([], [], color=METHOD_COLORS[m], lw=2.5) for m in methods]
+    labels = list(methods)
+    if truth is not None:
+        handles.append(Line2D([], [], color="black", lw=1, ls=(0, (4, 2))))
+        labels.append("background in the hidden masks")
+    legend_below(fig, handles, labels)
+    return finish(fig, f"The students' maps on 64 unlabeled images per evaluation (y from 0) — {describe_runs(histories)}")
