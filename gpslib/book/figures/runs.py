@@ -11,8 +11,8 @@ from matplotlib.ticker import MaxNLocator
 
 from ..experiments import variant_of
 from ...history import History
-from ..tables import (FULL_VARIANTS, LOSS_LABELS, METHOD_LABELS, ROLE_LABELS, by_variant, describe_run,
-                      describe_runs, fps_flow, loss_frame, miou_frame, running_mean)
+from ..run_report import (FULL_VARIANTS, LOSS_LABELS, METHOD_LABELS, ROLE_LABELS, by_variant, describe_run,
+                          describe_runs, fps_flow, loss_frame, miou_frame, running_mean)
 from .method import image_grid
 from .style import (METHOD_COLORS, OVERLAP_STYLES, TEXT_PT, blank, coincident_labels, figure, finish,
                     legend_below, loss_axis, wrap, zoom_after_start)
