@@ -93,7 +93,7 @@ def test_digits_layout(tiny_digits):
         assert image.mode == "RGB" and image.size == (64, 64)
         assert mask.mode == "P" and mask.size == (64, 64)
         assert np.array_equal(np.array(mask.getpalette(), dtype=np.uint8).reshape(-1, 3)[:21], PALETTE[:21])
-    assert "40 train and 10 val" in describe(root)
+    assert "40 train, 10 val and 10 test scenes" in describe(root)
 
 
 def test_digits_masks_and_ignore_band(tiny_digits):

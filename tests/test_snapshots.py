@@ -87,10 +87,14 @@ def test_the_fig5_figure_shows_each_runs_last_prediction_of_the_same_val_images(
     data = build_datasets(_cfg(small_digits, tmp_path / "gps", snapshot_images=2))
     fig = figures.prediction_comparison(runs, data=data)
     cells = [ax for ax in fig.axes if any(isinstance(c, AxesImage) for c in ax.get_children())]
-    assert len(cells) == 4 * 2                       # image, ground truth, SupOnly's and GPS's S1, 2 val images
+    assert len(cells) == 5 * 2     # image, ground truth, SupOnly's and GPS's S1, where GPS differs; 2 val images
     shown = [next(c for c in ax.get_children() if isinstance(c, AxesImage)).get_array() for ax in cells]
     assert np.array_equal(shown[1 * 2 + 1], colorize(data.val[1][1], data.palette))
+    maps = []
     for row, history in enumerate(runs.values(), start=2):
-        last = snapshots.decode(history.snapshots[-1])
-        assert np.array_equal(shown[row * 2], colorize(last["val/student1/0"], data.palette))
+        maps.append(snapshots.decode(history.snapshots[-1])["val/student1/0"])
+        assert np.array_equal(shown[row * 2], colorize(maps[-1], data.palette))
+    differ = np.asarray(maps[1]) != np.asarray(maps[0])   # the last row: GPS's colours where it differs, grey elsewhere
+    assert np.array_equal(shown[4 * 2][differ], colorize(maps[1], data.palette)[differ])
+    assert (shown[4 * 2][~differ] == 230).all()
     assert [ax.get_ylabel() for ax in fig.axes[::2][:4]] == ["image", "ground truth", "SupOnly", "GPS"]
