@@ -46,7 +46,10 @@ def _row(experiment: str, name: str, h: History) -> dict:
             "teacher_test": 100 * test.get("miou_teacher", math.nan),
             "teacher_start": 100 * start.get("miou_teacher", math.nan),
             "first": 100 * first.get("miou_student1", math.nan),
+            "last_gain": 100 * (h.evals[-1]["miou_student1"] - h.evals[-2]["miou_student1"])
+            if len(h.evals) > 1 and "miou_student1" in h.evals[-2] else math.nan,
             "latch": h.latch.get("latched_epoch"), "threads": h.meta.get("cpu_threads"),
+            "minutes": h.meta.get("wall_time_s", math.nan) / 60,
             "device": h.meta.get("device"), "iterations": h.meta.get("max_iter")}
 
 
@@ -237,11 +240,11 @@ def judge(frame: pd.DataFrame, claims: list[Claim] = CLAIMS) -> pd.DataFrame:
 
 def scorecard(frame: pd.DataFrame, sections: list[str] | None = None) -> str:
     """The judged claims as Markdown, one table per section (its rows in mIoU points, a − b in the claim's
-    direction); a claim with no seed recorded on both sides is left out and counted."""
+    direction); a claim with no seed recorded on both sides is left out."""
     judged = judge(frame)
     if sections is not None:
         judged = judged[judged["section"].isin(sections)]
-    out, left_out = [], int((judged["seeds"] == 0).sum())
+    out = []
     for section, rows in judged[judged["seeds"] > 0].groupby("section", sort=False):
         out.append(f"**{section}** (scored on {rows['score'].iloc[0]})\n")
         out.append("| claim | paper | lab, 95 % CI | seeds | verdict | shown in |\n|---|---|---|---|---|---|")
@@ -250,9 +253,6 @@ def scorecard(frame: pd.DataFrame, sections: list[str] | None = None) -> str:
             out.append(f"| {r.claim.replace(' ', NBSP, 2)} | {paper} | {r.lab:cell} | {r.seeds} | "
                        f"{r.verdict.replace(' ', NBSP)} | {r.where} |")
         out.append("")
-    if left_out:
-        out.append(f"{left_out} more claims wait for their runs (`python -m gpslib.book.experiments tables --missing`"
-                   " lists those of one experiment).")
     return "\n".join(out).replace("L_fps", "$L_{fps}$").replace("L_gps", "$L_{gps}$").replace("L_cps", "$L_{cps}$")
 
 
@@ -340,3 +340,30 @@ def background_truth(partition: str = "1/8", n: int = 64) -> float:
     kept = np.concatenate([m.numpy().ravel() for m in masks])
     kept = kept[kept != 255]
     return float((kept == 0).mean())
+
+
+# ---------------------------------------------------------------- a chapter's own comparisons and listings
+def compare(frame: pd.DataFrame, rows: dict[str, tuple], score: str = "test", expected: int = 1) -> pd.DataFrame:
+    """A chapter's comparisons as a table: label -> (a, b), each side (experiment, variant); a − b with its
+    interval, the seeds and the verdict. The same `gap` as the scorecard, so no chapter pairs seeds itself."""
+    gaps = {label: gap(frame, a, b, score) for label, (a, b) in rows.items()}
+    return pd.DataFrame({"a − b, 95 % CI": [f"{g:cell}" for g in gaps.values()],
+                         "seeds": [g.n for g in gaps.values()],
+                         "verdict": [g.verdict(expected) for g in gaps.values()]},
+                        index=pd.Index(list(gaps), name=f"{score} mIoU of S1, points"))
+
+
+def listing(frame: pd.DataFrame, experiment: str) -> pd.DataFrame:
+    """Every recorded run of one experiment: its scores (%), latch epoch, minutes and threads."""
+    rows = frame[frame["experiment"] == experiment].set_index("name")
+    table = rows[["val", "test", "teacher_test", "latch", "minutes", "threads"]].round(1)
+    table.columns = ["val S1", "test S1", "test T", "latch", "minutes", "threads"]
+    return table.astype(object).where(table.notna(), DASH)
+
+
+def histories(experiment: str, variants=None, results_dir: str | Path = RESULTS_DIR) -> dict[str, History]:
+    """The recorded histories of an experiment (all seeds), optionally only those of some variants."""
+    keep = set(variants) if variants is not None else None
+    return {name: History.load(path) for name in EXPERIMENTS[experiment]
+            if (keep is None or variant_of(name) in keep)
+            and (path := result_path(experiment, name, Path(results_dir))).is_file()}
