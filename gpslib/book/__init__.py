@@ -11,6 +11,8 @@ def say(markdown: str):
     """Show a computed sentence or table as Markdown that wraps in the page (the last line of a cell); "95 % CI"
     stays on one line."""
     from IPython.display import Markdown
+    if not markdown.strip():
+        return None          # nothing to show (e.g. no recorded run of a scorecard's section): no empty output
     return Markdown(markdown.replace("95 % CI", "95\u00a0%\u00a0CI"))
 
 

@@ -48,9 +48,15 @@ def _row(experiment: str, name: str, h: History) -> dict:
             "first": 100 * first.get("miou_student1", math.nan),
             "last_gain": 100 * (h.evals[-1]["miou_student1"] - h.evals[-2]["miou_student1"])
             if len(h.evals) > 1 and "miou_student1" in h.evals[-2] else math.nan,
+            "fps_epoch1": _mean_in_first_epoch(h, "fps"),
             "latch": h.latch.get("latched_epoch"), "threads": h.meta.get("cpu_threads"),
             "minutes": h.meta.get("wall_time_s", math.nan) / 60,
             "device": h.meta.get("device"), "iterations": h.meta.get("max_iter")}
+
+
+def _mean_in_first_epoch(h: History, term: str) -> float:
+    values = [row[term] for row in h.iterations if row.get("epoch") == 1 and term in row]   # epochs count from 1
+    return float(np.mean(values)) if values else math.nan
 
 
 @lru_cache(maxsize=4)
@@ -96,19 +102,22 @@ class Gap:
 
     def __format__(self, spec: str) -> str:
         """'' -> '+2.6 points, 95 % CI 1.6 to 3.6, 3 seeds'; 'cell' -> '+2.6 (1.6 to 3.6)'; 'short' -> '+2.6;
-        95 % CI 1.6 to 3.6'; 'rel' -> 'is ahead of' / 'is behind' / 'is not separated from'."""
+        95 % CI 1.6 to 3.6'; 'rel' -> 'is ahead of' / 'is behind' / 'is not separated from'; 'cell.3': three
+        decimals (a loss)."""
+        spec, _, places = spec.partition(".")
+        d = int(places or 1)
         if spec == "rel":
             return {1: "is ahead of", -1: "is behind", 0: "is not separated from"}[self.sign]
         if self.n == 0:
             return DASH if spec == "cell" else "no seed recorded on both sides"
         if self.identical:
             return "identical runs" if spec == "cell" else "the very same runs, so no difference"
-        mean = f"{round(self.mean, 1) + 0.0 or 0.0:+.1f}"
+        mean = f"{round(self.mean, d) + 0.0 or 0.0:+.{d}f}"
+        ends = f"{self.low:.{d}f}{NBSP}to{NBSP}{self.high:.{d}f}"
         if spec == "short":
-            return mean if self.n < 2 else f"{mean}; 95{NBSP}%{NBSP}CI {self.low:.1f}{NBSP}to{NBSP}{self.high:.1f}"
+            return mean if self.n < 2 else f"{mean}; 95{NBSP}%{NBSP}CI {ends}"
         if self.n < 2:
             return f"{mean} (one seed)" if spec == "cell" else f"{mean} points (one seed: no interval)"
-        ends = f"{self.low:.1f}{NBSP}to{NBSP}{self.high:.1f}"
         return f"{mean} ({ends})" if spec == "cell" else f"{mean} points, 95{NBSP}%{NBSP}CI {ends}, {self.n} seeds"
 
 
@@ -134,7 +143,8 @@ def gap(frame: pd.DataFrame, a: tuple[str, str], b: tuple[str, str], score: str 
     left, right = scores(frame, a, score), scores(frame, b, score)
     seeds = left.index.intersection(right.index)
     same = [result_path(a[0], _name(a[1], s)) == result_path(b[0], _name(b[1], s)) for s in seeds]
-    return interval(left[seeds] - right[seeds], identical=bool(seeds.size) and all(same))
+    equal = bool((left[seeds] == right[seeds]).all())     # trained apart, yet the same run to the last bit
+    return interval(left[seeds] - right[seeds], identical=bool(seeds.size) and (all(same) or equal))
 
 
 def _name(variant: str, seed) -> str:
@@ -156,6 +166,23 @@ def across(gaps: dict[str, Gap]) -> str:
         if where:
             parts.append(f"{word} at {_and(where)}")
     return "; ".join(parts) if parts else "not recorded yet"
+
+
+def plain(gaps: dict[str, Gap], a: str, b: str) -> str:
+    """The same in plain words, sizes without intervals: 'GPS beats SupOnly at 1/16 and 1/8 (by 6.4 and 3.8
+    points); GPS trails SupOnly at 1/4 (by 1.2 points); at 1/2 the two are not separated'."""
+    parts = []
+    for sign, verb in ((1, "beats"), (-1, "trails")):
+        where = {p: g for p, g in gaps.items() if g.n and g.sign == sign}
+        if where:
+            sizes = _and([f"{abs(g.mean):.1f}" for g in where.values()])
+            parts.append(f"{a} {verb} {b} at {_and(list(where))} (by {sizes} points)")
+    level = [p for p, g in gaps.items() if g.n and g.sign == 0]
+    if level and not parts:
+        return f"{a} and {b} are not separated at any partition"
+    if level:
+        parts.append(f"at {_and(level)} the two are not separated")
+    return "; ".join(parts) if parts else "not recorded"
 
 
 def _and(items: list[str]) -> str:
@@ -203,7 +230,10 @@ EXPERIMENT_PARTITIONS = {e: sorted({str(p["partition"]) for p in EXPERIMENTS[e].
 WHERE = {"tables": "{ref}`ch. 11 <results-methods>`", "cutmix": "{ref}`ch. 11 <results-cutmix>`",
          "teacher": "{ref}`ch. 11 <results-phase-a>`", "table4": "{ref}`ch. 9 <ablation-table4>`",
          "rampup": "{ref}`ch. 9 <ablation-rampup>`", "update": "{ref}`ch. 9 <ablation-update>`"}
-FIRST = "val, first preset"     # the ablations' score: recorded with the two-epoch phase a, scored on val
+FIRST = "val, first preset"
+# What a comparison's numbers are, by the run-table column it reads.
+SCORES = {"test": "test mIoU of S1, points", "val": "val mIoU of S1, points",
+          "first": "val mIoU of S1 after epoch 1, points", "fps_epoch1": "mean L_fps over epoch 1"}     # the ablations' score: recorded with the two-epoch phase a, scored on val
 
 CLAIMS: list[Claim] = [
     *_table_claims("tables_converged", "Tables 2/3, converged (4 × E)", WHERE["tables"]),
@@ -246,12 +276,13 @@ def scorecard(frame: pd.DataFrame, sections: list[str] | None = None) -> str:
         judged = judged[judged["section"].isin(sections)]
     out = []
     for section, rows in judged[judged["seeds"] > 0].groupby("section", sort=False):
-        out.append(f"**{section}** (scored on {rows['score'].iloc[0]})\n")
-        out.append("| claim | paper | lab, 95 % CI | seeds | verdict | shown in |\n|---|---|---|---|---|---|")
+        places = " and ".join(dict.fromkeys(rows["where"]))
+        out.append(f"**{section}** (scored on {rows['score'].iloc[0]}; shown in {places})\n")
+        out.append("| claim | paper | lab, 95 % CI | seeds | verdict |\n|---|---|---|---|---|")
         for r in rows.itertuples():
             paper = DASH if r.paper is None or pd.isna(r.paper) else f"{r.paper:+.1f}"
-            out.append(f"| {r.claim.replace(' ', NBSP, 2)} | {paper} | {r.lab:cell} | {r.seeds} | "
-                       f"{r.verdict.replace(' ', NBSP)} | {r.where} |")
+            out.append(f"| {r.claim.replace(' ', NBSP)} | {paper} | {format(r.lab, 'cell').replace(' ', NBSP)} | "
+                       f"{r.seeds} | {r.verdict.replace(' ', NBSP)} |")
         out.append("")
     return "\n".join(out).replace("L_fps", "$L_{fps}$").replace("L_gps", "$L_{gps}$").replace("L_cps", "$L_{cps}$")
 
@@ -268,7 +299,7 @@ def method_table(frame: pd.DataFrame, experiments=("tables_converged", "tables",
             for p in EXPERIMENT_PARTITIONS[e]:
                 s = scores(frame, (e, run(m, p)), score)
                 cells[p] = f"{s.mean():.1f} ({len(s)})" if len(s) else DASH
-            if run(m, EXPERIMENT_PARTITIONS[e][0]) in _variants(e):
+            if any(c != DASH for c in cells.values()):      # a setting shows once it has runs
                 rows[(labels[e], label)] = cells
     table = pd.DataFrame(rows).T.reindex(columns=EXPERIMENT_PARTITIONS["tables"]).fillna("")
     table.index.names = ["setting", "method"]
@@ -293,13 +324,16 @@ def finding(frame: pd.DataFrame, experiment: str = "tables") -> dict[str, str]:
         frame, (experiment, run("gps", p)), (experiment, run("supervised", p))).n]
     vs = {other: {p: gap(frame, (experiment, run("gps", p)), (experiment, run(other, p))) for p in recorded}
           for other in ("supervised", "cps")}
+    cps = {p: gap(frame, (experiment, run("cps", p)), (experiment, run("supervised", p))) for p in recorded}
     fell = [p for p in recorded if vs["cps"][p].n and collapsed(frame, experiment, p)]
     orders = {p: order(frame, experiment, p) for p in recorded}
     held = [p for p, word in orders.items() if word == "confirmed"]
     missing = [p for p in EXPERIMENT_PARTITIONS[experiment] if p not in recorded]
     seeds = sorted({g.n for g in vs["supervised"].values()}) or [0]
     return {
-        "vs_supervised": across(vs["supervised"]), "vs_cps": across(vs["cps"]),
+        "vs_supervised": across(vs["supervised"]), "vs_cps": across(vs["cps"]), "cps_vs_supervised": across(cps),
+        "plain_supervised": plain(vs["supervised"], "GPS", "SupOnly"), "plain_cps": plain(vs["cps"], "GPS", "CPS"),
+        "plain_cps_supervised": plain(cps, "CPS", "SupOnly"), "held": _and(held) if held else "no partition",
         "seeds": _and([str(n) for n in seeds]),
         "collapse": (f"CPS collapses at {_and(fell)}: its S1 ends more than 10 points below SupOnly's, so "
                      "there GPS's lead over CPS measures that collapse, not GPS's gain. " if fell else ""),
@@ -323,10 +357,10 @@ def collapse_text(histories: dict[str, History], truth: float) -> str:
             ends.setdefault(key, []).append((100 * share, 100 * last["agreement_students"]))
     if not ends:
         return "No run with the students' background share is recorded yet."
-    parts = [f"{m} at {p}: {np.mean([b for b, _ in v]):.0f} % background, S1 and S2 agreeing on "
-             f"{np.mean([a for _, a in v]):.0f} % of the pixels ({len(v)} seed{'s' if len(v) > 1 else ''})"
+    parts = [f"{m} at {p}: {np.mean([b for b, _ in v]):.0f}{NBSP}% background, S1 and S2 agreeing on "
+             f"{np.mean([a for _, a in v]):.0f}{NBSP}% of the pixels ({len(v)} seed{'s' if len(v) > 1 else ''})"
              for (p, m), v in sorted(ends.items(), key=lambda kv: (Fraction(kv[0][0]), kv[0][1]))]
-    return (f"At the last evaluation, against {100 * truth:.0f} % background in the hidden masks: "
+    return (f"At the last evaluation, against {100 * truth:.0f}{NBSP}% background in the hidden masks: "
             + "; ".join(parts) + ".")
 
 
@@ -343,14 +377,15 @@ def background_truth(partition: str = "1/8", n: int = 64) -> float:
 
 
 # ---------------------------------------------------------------- a chapter's own comparisons and listings
-def compare(frame: pd.DataFrame, rows: dict[str, tuple], score: str = "test", expected: int = 1) -> pd.DataFrame:
+def compare(frame: pd.DataFrame, rows: dict[str, tuple], score: str = "test", expected: int = 1,
+            digits: int = 1) -> pd.DataFrame:
     """A chapter's comparisons as a table: label -> (a, b), each side (experiment, variant); a − b with its
     interval, the seeds and the verdict. The same `gap` as the scorecard, so no chapter pairs seeds itself."""
     gaps = {label: gap(frame, a, b, score) for label, (a, b) in rows.items()}
-    return pd.DataFrame({"a − b, 95 % CI": [f"{g:cell}" for g in gaps.values()],
+    return pd.DataFrame({"a − b, 95 % CI": [format(g, f"cell.{digits}") for g in gaps.values()],
                          "seeds": [g.n for g in gaps.values()],
                          "verdict": [g.verdict(expected) for g in gaps.values()]},
-                        index=pd.Index(list(gaps), name=f"{score} mIoU of S1, points"))
+                        index=pd.Index(list(gaps), name=SCORES.get(score, score)))
 
 
 def listing(frame: pd.DataFrame, experiment: str) -> pd.DataFrame:
@@ -367,3 +402,12 @@ def histories(experiment: str, variants=None, results_dir: str | Path = RESULTS_
     return {name: History.load(path) for name in EXPERIMENTS[experiment]
             if (keep is None or variant_of(name) in keep)
             and (path := result_path(experiment, name, Path(results_dir))).is_file()}
+
+
+def per_seed(frame: pd.DataFrame, experiment: str = "tables", score: str = "test") -> pd.DataFrame:
+    """S1 (%) of every seed: one row per partition and seed, one column per method."""
+    rows = frame[frame["experiment"] == experiment]
+    table = rows.pivot_table(index=["partition", "seed"], columns="method", values=score).round(1)
+    table = table.rename(columns=METHODS)[[m for m in METHODS.values() if m in table.rename(columns=METHODS)]]
+    table = table.reindex(sorted(table.index, key=lambda k: (Fraction(k[0]), k[1])))
+    return table.astype(object).where(table.notna(), DASH)
