@@ -322,3 +322,18 @@ def test_page_tables_fit_the_column(book, browser, page):
 def test_page_text_below_a_table_stands_apart(book, browser, page):
     _, measured = _browsed(book, browser, page)
     _report(bb.glued_to_tables(page, measured))
+
+
+@pytest.mark.notebook
+def test_the_main_job_s_s1_has_one_value_on_every_page(book):
+    """The main job (GPS at 1/8, seed 0) is named on the training page, whose outputs were recorded, and in the
+    results' list of runs: both give the recorded history's final S1, so no two pages can disagree."""
+    from gpslib.history import History
+    from gpslib.paths import RESULTS_DIR
+    recorded = 100 * History.load(RESULTS_DIR / "tables" / "gps-1_8.json").final["miou_student1"]
+    for page, pattern, digits in (("book/train.html", r"<th>S1</th>\s*<td>([\d.]+)</td>", 2),
+                                  ("book/11_results.html", r"<th>gps-1_8</th>\s*<td>([\d.]+)</td>", 1)):
+        _built(book, page)
+        shown = re.search(pattern, book.pages[page])
+        assert shown, f"{page} does not name the main job's S1"
+        assert float(shown.group(1)) == round(recorded, digits), (page, shown.group(1), recorded)

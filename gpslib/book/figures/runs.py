@@ -226,8 +226,8 @@ def plot_miou_curves(histories: dict[str, History], roles=("student1", "teacher"
                      by: str = "method"):
     """Validation mIoU per epoch: one panel per partition, colour = method (or, with by="variant", the run's name
     without its seed), dashes and markers = network; several seeds are drawn as their mean with a band from the
-    lowest to the highest seed. Each panel's y range spans its trained epochs; an untrained start below it is
-    named under the axis."""
+    lowest to the highest seed. Every panel's y axis starts at 0, on one scale; epoch 0 is the start of the main
+    loop."""
     frame = miou_frame(histories, roles)
     partitions = sorted(set(frame["partition"]), key=Fraction) or ["none"]   # fewest labels first
     fig, axes = figure(3.8, 1, len(partitions), squeeze=False)
@@ -243,25 +243,21 @@ def plot_miou_curves(histories: dict[str, History], roles=("student1", "teacher"
         if part.empty:
             blank(ax, "no recorded runs")
             continue
-        curves = {}
         for (hue, network), rows in part.groupby([by, "network"], sort=False):
             stats = rows.groupby("epoch")["mIoU (%)"].agg(["mean", "min", "max"])
             style = NETWORK_STYLES.get(network, dict(ls="-", marker="."))
             ax.plot(stats.index, stats["mean"], color=colours[hue], lw=1.8, ms=5, **style)
             if (stats["max"] > stats["min"]).any():
                 ax.fill_between(stats.index, stats["min"], stats["max"], color=colours[hue], alpha=0.15, lw=0)
-            for _, run in rows.groupby("run"):
-                curves.setdefault(network, []).append((run["epoch"].to_numpy(), run["mIoU (%)"].to_numpy()))
-        note = zoom_after_start(ax, {name: (np.concatenate([x for x, _ in c]), np.concatenate([y for _, y in c]))
-                                     for name, c in curves.items()}, start=1.0)
+        ax.set_ylim(0, 10 * np.ceil(frame["mIoU (%)"].max() / 10 + 0.05))     # every panel from 0, one scale
         ax.set_title(f"partition {partition}", fontsize=TEXT_PT)
-        _xlabel(ax, "epoch (0 = start of the main loop)", note)
+        _xlabel(ax, "epoch", "")
     axes[0][0].set_ylabel("validation mIoU (%)")
     handles = [Line2D([], [], color=colours[h], lw=2.5) for h in hues]
     handles += [Line2D([], [], color="black", lw=1.5, ms=5, **NETWORK_STYLES.get(n, {})) for n in networks]
     seeds = " (band: lowest to highest seed)" if len(histories) > len(set(frame["variant"])) else ""
     legend_below(fig, handles, hues + [f"network {n}" for n in networks])
-    return finish(fig, (title or f"Validation mIoU per epoch — {describe_runs(histories)}") + seeds)
+    return finish(fig, f"{title or 'Validation mIoU per epoch'} — {describe_runs(histories)}{seeds}")
 
 
 def plot_fps_flow(runs: dict[str, History], epochs: float = 1.0, smooth: int = 5):
