@@ -11,7 +11,7 @@ import pytest
 matplotlib.use("Agg")
 
 from gpslib import parameters  # noqa: E402
-from gpslib.book import evidence, experiments, figures, run_report, say  # noqa: E402
+from gpslib.book import claims, evidence, experiments, figures, run_report, say  # noqa: E402
 from gpslib.config import make_config  # noqa: E402
 from gpslib.errors import GpslibError  # noqa: E402
 from gpslib.history import History  # noqa: E402
@@ -272,19 +272,19 @@ def test_the_claims_table_is_judged_by_one_function_and_the_words_follow(tmp_pat
     record(tmp_path, "tables", "cps-1_8", "cps", "1/8", (0.60, 0.62, 0.61))
     record(tmp_path, "tables", "supervised-1_8", "supervised", "1/8", (0.64, 0.64, 0.65))
     frame = evidence.runs(tmp_path)
-    judged = evidence.judge(frame)
+    judged = claims.judge(frame)
     judged = judged[judged["section"] == "Tables 2/3, preset E"].set_index("claim")
     assert judged.loc["GPS > CPS, 1/8", "verdict"] == "confirmed"          # +10, +9, +11
     assert judged.loc["CPS > SupOnly, 1/8", "verdict"] == "refuted"        # -4, -2, -4
     assert judged.loc["GPS > CPS, 1/16", "seeds"] == 0
-    card = evidence.scorecard(frame, sections=["Tables 2/3, preset E"])
+    card = claims.scorecard(frame, sections=["Tables 2/3, preset E"])
     assert card.count("\n| GPS\u00a0>") == 2 and "1/16" not in card          # unrecorded claims are left out
     assert "+10.0" in card and "(scored on test; shown in" in card
-    found = evidence.finding(frame)
+    found = claims.finding(frame)
     assert found["plain_cps"] == "GPS beats CPS at 1/8 (by 10.0 points)"
     assert found["plain_cps_supervised"] == "CPS trails SupOnly at 1/8 (by 3.3 points)"
     assert found["held"] == "no partition" and "refuted" in found["order"]
-    assert evidence.collapsed(frame, "tables", "1/8", margin=3.0) and not evidence.collapsed(frame, "tables", "1/8")
+    assert claims.collapsed(frame, "tables", "1/8", margin=3.0) and not claims.collapsed(frame, "tables", "1/8")
     table = evidence.method_table(frame)
     assert table.loc[("preset E", "GPS"), "1/8"] == "72.0 (3)" and table.loc[("preset E", "CPS"), "1/16"] == "–"
     assert list(evidence.per_seed(frame).columns) == ["GPS", "CPS", "SupOnly"]

@@ -1,11 +1,10 @@
-"""The lab's evidence in one place: every recorded run as one row, one paired comparison, and the paper's claims
-as a table that one function judges.
+"""The lab's evidence: every recorded run as one row, and one paired comparison.
 
 `runs()` reads every history of book/results into a DataFrame (experiment, variant, method, partition, seed and
 the scores). `gap(a, b)` is the only pairing in the book: the same-seed differences of a score between two
 variants, with their 95 % paired t-interval (Student's t, n - 1 degrees of freedom). A verdict follows from the
 interval alone: confirmed (entirely on the paper's side of 0), refuted (entirely on the other side), not separated
-(it contains 0, or one seed gives no interval). `CLAIMS` lists what the paper claims; `scorecard` judges them.
+(it contains 0, or one seed gives no interval). The paper's claims, judged with it, are in claims.py.
 """
 from __future__ import annotations
 
@@ -27,11 +26,11 @@ LEVEL = 0.95
 NBSP = "\u00a0"
 DASH = "–"
 METHODS = {"gps": "GPS", "cps": "CPS", "supervised": "SupOnly"}
-# Table 3 of the paper (Pascal VOC 2012, ResNet-50, no CutMix): mIoU per partition and method.
-PAPER_TABLE3 = {"1/16": {"gps": 72.91, "cps": 71.98, "supervised": 63.90},
-                "1/8": {"gps": 75.72, "cps": 73.67, "supervised": 68.20},
-                "1/4": {"gps": 76.33, "cps": 74.90, "supervised": 70.40},
-                "1/2": {"gps": 77.07, "cps": 76.15, "supervised": 73.12}}
+EXPERIMENT_PARTITIONS = {e: sorted({str(p["partition"]) for p in EXPERIMENTS[e].values()}, key=Fraction)
+                         for e in ("tables", "tables_converged", "tables_cutmix", "short_teacher")}
+# What a comparison's numbers are, by the run-table column it reads.
+SCORES = {"test": "test mIoU of S1, points", "val": "val mIoU of S1, points",
+          "first": "val mIoU of S1 after epoch 1, points", "fps_epoch1": "mean L_fps over epoch 1"}
 
 
 # ---------------------------------------------------------------- every run, one row
@@ -156,137 +155,6 @@ def run(method: str, partition: str) -> str:
     return f"{method}-{partition.replace('/', '_')}"
 
 
-# ---------------------------------------------------------------- words over partitions
-def across(gaps: dict[str, Gap]) -> str:
-    """'ahead at 1/8 (+2.6; 95 % CI 1.6 to 3.6) and 1/4 (...); behind at 1/2 (...); not separated at 1/16 (...)'."""
-    groups = {1: "ahead", -1: "behind", 0: "not separated"}
-    parts = []
-    for sign, word in groups.items():
-        where = [f"{p} ({g:short})" for p, g in gaps.items() if g.n and g.sign == sign]
-        if where:
-            parts.append(f"{word} at {_and(where)}")
-    return "; ".join(parts) if parts else "not recorded yet"
-
-
-def plain(gaps: dict[str, Gap], a: str, b: str) -> str:
-    """The same in plain words, sizes without intervals: 'GPS beats SupOnly at 1/16 and 1/8 (by 6.4 and 3.8
-    points); GPS trails SupOnly at 1/4 (by 1.2 points); at 1/2 the two are not separated'."""
-    parts = []
-    for sign, verb in ((1, "beats"), (-1, "trails")):
-        where = {p: g for p, g in gaps.items() if g.n and g.sign == sign}
-        if where:
-            sizes = _and([f"{abs(g.mean):.1f}" for g in where.values()])
-            parts.append(f"{a} {verb} {b} at {_and(list(where))} (by {sizes} points)")
-    level = [p for p, g in gaps.items() if g.n and g.sign == 0]
-    if level and not parts:
-        return f"{a} and {b} are not separated at any partition"
-    if level:
-        parts.append(f"at {_and(level)} the two are not separated")
-    return "; ".join(parts) if parts else "not recorded"
-
-
-def _and(items: list[str]) -> str:
-    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
-
-
-def collapsed(frame: pd.DataFrame, experiment: str, partition: str, margin: float = 10.0) -> bool:
-    """Whether CPS fell more than `margin` points below SupOnly (test, mean over seeds): a collapse, not a gap."""
-    cps = scores(frame, (experiment, run("cps", partition))).mean()
-    sup = scores(frame, (experiment, run("supervised", partition))).mean()
-    return bool(cps < sup - margin)
-
-
-# ---------------------------------------------------------------- the paper's claims, as data
-@dataclass(frozen=True)
-class Claim:
-    """One claim: a - b should be positive (expected=+1) in `score`; `paper` is the paper's a - b."""
-    section: str
-    name: str
-    a: tuple[str, str]
-    b: tuple[str, str]
-    paper: float | None
-    where: str
-    score: str = "test"
-    expected: int = 1
-
-
-def _table_claims(experiment: str, section: str, where: str) -> list[Claim]:
-    out = []
-    for p in EXPERIMENT_PARTITIONS.get(experiment, ()):
-        t = PAPER_TABLE3[p]
-        for a, b in (("gps", "cps"), ("gps", "supervised"), ("cps", "supervised")):
-            if run(a, p) in _variants(experiment) and run(b, p) in _variants(experiment):
-                out.append(Claim(section, f"{METHODS[a]} > {METHODS[b]}, {p}", (experiment, run(a, p)),
-                                 (experiment, run(b, p)), t[a] - t[b], where))
-    return out
-
-
-def _variants(experiment: str) -> set[str]:
-    return {variant_of(n) for n in EXPERIMENTS[experiment]}
-
-
-EXPERIMENT_PARTITIONS = {e: sorted({str(p["partition"]) for p in EXPERIMENTS[e].values()}, key=Fraction)
-                         for e in ("tables", "tables_converged", "tables_cutmix", "short_teacher")}
-WHERE = {"tables": "{ref}`ch. 11 <results-methods>`", "cutmix": "{ref}`ch. 11 <results-cutmix>`",
-         "teacher": "{ref}`ch. 11 <results-phase-a>`", "table4": "{ref}`ch. 9 <ablation-table4>`",
-         "rampup": "{ref}`ch. 9 <ablation-rampup>`", "update": "{ref}`ch. 9 <ablation-update>`"}
-FIRST = "val, first preset"
-# What a comparison's numbers are, by the run-table column it reads.
-SCORES = {"test": "test mIoU of S1, points", "val": "val mIoU of S1, points",
-          "first": "val mIoU of S1 after epoch 1, points", "fps_epoch1": "mean L_fps over epoch 1"}     # the ablations' score: recorded with the two-epoch phase a, scored on val
-
-CLAIMS: list[Claim] = [
-    *_table_claims("tables_converged", "Tables 2/3, converged (4 × E)", WHERE["tables"]),
-    *_table_claims("tables", "Tables 2/3, preset E", WHERE["tables"]),
-    *[Claim("CutMix", f"{METHODS[m]} with CutMix > without, {p}", ("tables_cutmix", run(m, p)), ("tables", run(m, p)),
-            None, WHERE["cutmix"]) for p in ("1/16", "1/8") for m in ("gps", "cps")],
-    *[Claim("Phase a", f"Supervised T > two-epoch T, {p}", ("tables", run("gps", p)), ("short_teacher", run("gps", p)),
-            None, WHERE["teacher"]) for p in EXPERIMENT_PARTITIONS["short_teacher"]],
-    Claim("Table 4 (ablations)", "+ L_fps to L_gps + L_cps", ("main", "gps-1_8"), ("table4", "gps1-cps1-fps0"),
-          73.95 - 72.72, WHERE["table4"], "val"),
-    Claim("Table 4 (ablations)", "+ L_gps to L_cps + L_fps", ("main", "gps-1_8"), ("table4", "gps0-cps1-fps1"),
-          73.95 - 72.99, WHERE["table4"], "val"),
-    Claim("Table 4 (ablations)", "+ L_fps to L_gps alone", ("table4", "gps1-cps0-fps1"), ("table4", "gps1-cps0-fps0"),
-          72.82 - 72.25, WHERE["table4"], "val"),
-    Claim("Sections 4.4.2-4.4.3 (ablations)", "Two-step > merged update", ("main", "gps-1_8"), ("update", "merged"),
-          None, WHERE["update"], "val"),
-    Claim("Sections 4.4.2-4.4.3 (ablations)", "Adaptive > fixed ramp-up, E = 8", ("longer", "gps-1_8"),
-          ("latch", "fixed"), None, WHERE["rampup"], "val"),
-    Claim("Sections 4.4.2-4.4.3 (ablations)", "No ramp-down of L_gps > ramp-down", ("main", "gps-1_8"),
-          ("rampup", "rampdown"), 75.72 - 73.57, WHERE["rampup"], "val"),
-]
-
-
-def judge(frame: pd.DataFrame, claims: list[Claim] = CLAIMS) -> pd.DataFrame:
-    """One row per claim: section, claim, the paper's difference, the lab's with its interval, seeds, verdict."""
-    rows = []
-    for c in claims:
-        g = gap(frame, c.a, c.b, c.score)
-        rows.append({"section": c.section, "claim": c.name, "paper": c.paper, "lab": g, "seeds": g.n,
-                     "score": "test" if c.score == "test" else FIRST, "verdict": g.verdict(c.expected),
-                     "where": c.where})
-    return pd.DataFrame(rows)
-
-
-def scorecard(frame: pd.DataFrame, sections: list[str] | None = None) -> str:
-    """The judged claims as Markdown, one table per section (its rows in mIoU points, a − b in the claim's
-    direction); a claim with no seed recorded on both sides is left out."""
-    judged = judge(frame)
-    if sections is not None:
-        judged = judged[judged["section"].isin(sections)]
-    out = []
-    for section, rows in judged[judged["seeds"] > 0].groupby("section", sort=False):
-        places = " and ".join(dict.fromkeys(rows["where"]))
-        out.append(f"**{section}** (scored on {rows['score'].iloc[0]}; shown in {places})\n")
-        out.append("| claim | paper | lab, 95 % CI | seeds | verdict |\n|---|---|---|---|---|")
-        for r in rows.itertuples():
-            paper = DASH if r.paper is None or pd.isna(r.paper) else f"{r.paper:+.1f}"
-            out.append(f"| {r.claim.replace(' ', NBSP)} | {paper} | {format(r.lab, 'cell').replace(' ', NBSP)} | "
-                       f"{r.seeds} | {r.verdict.replace(' ', NBSP)} |")
-        out.append("")
-    return "\n".join(out).replace("L_fps", "$L_{fps}$").replace("L_gps", "$L_{gps}$").replace("L_cps", "$L_{cps}$")
-
-
 # ---------------------------------------------------------------- the compact table
 def method_table(frame: pd.DataFrame, experiments=("tables_converged", "tables", "tables_cutmix"),
                  score: str = "test") -> pd.DataFrame:
@@ -306,43 +174,8 @@ def method_table(frame: pd.DataFrame, experiments=("tables_converged", "tables",
     return table
 
 
-# ---------------------------------------------------------------- the pieces of the introduction's finding
-def order(frame: pd.DataFrame, experiment: str, partition: str) -> str:
-    """Whether GPS > CPS > SupOnly holds at one partition: 'confirmed' when GPS − CPS and CPS − SupOnly both are,
-    'refuted' when either is refuted, else 'not separated'."""
-    steps = [gap(frame, (experiment, run(a, partition)), (experiment, run(b, partition))).verdict()
-             for a, b in (("gps", "cps"), ("cps", "supervised"))]
-    if "not recorded" in steps:
-        return "not recorded"
-    return "confirmed" if steps == ["confirmed"] * 2 else "refuted" if "refuted" in steps else "not separated"
-
-
-def finding(frame: pd.DataFrame, experiment: str = "tables") -> dict[str, str]:
-    """The phrases the introduction's first paragraph is made of, each computed from `experiment`'s test scores:
-    GPS against SupOnly and CPS over the partitions, where CPS collapsed, where the paper's order holds."""
-    recorded = [p for p in EXPERIMENT_PARTITIONS[experiment] if gap(
-        frame, (experiment, run("gps", p)), (experiment, run("supervised", p))).n]
-    vs = {other: {p: gap(frame, (experiment, run("gps", p)), (experiment, run(other, p))) for p in recorded}
-          for other in ("supervised", "cps")}
-    cps = {p: gap(frame, (experiment, run("cps", p)), (experiment, run("supervised", p))) for p in recorded}
-    fell = [p for p in recorded if vs["cps"][p].n and collapsed(frame, experiment, p)]
-    orders = {p: order(frame, experiment, p) for p in recorded}
-    held = [p for p, word in orders.items() if word == "confirmed"]
-    missing = [p for p in EXPERIMENT_PARTITIONS[experiment] if p not in recorded]
-    seeds = sorted({g.n for g in vs["supervised"].values()}) or [0]
-    return {
-        "vs_supervised": across(vs["supervised"]), "vs_cps": across(vs["cps"]), "cps_vs_supervised": across(cps),
-        "plain_supervised": plain(vs["supervised"], "GPS", "SupOnly"), "plain_cps": plain(vs["cps"], "GPS", "CPS"),
-        "plain_cps_supervised": plain(cps, "CPS", "SupOnly"), "held": _and(held) if held else "no partition",
-        "seeds": _and([str(n) for n in seeds]),
-        "collapse": (f"CPS collapses at {_and(fell)}: its S1 ends more than 10 points below SupOnly's, so "
-                     "there GPS's lead over CPS measures that collapse, not GPS's gain. " if fell else ""),
-        "order": (f"The paper's order GPS > CPS > SupOnly is confirmed at {_and(held)}" if held else
-                  "The paper's order GPS > CPS > SupOnly is confirmed at no recorded partition")
-                 + (f" ({', '.join(f'{p}: {w}' for p, w in orders.items() if p not in held)})"
-                    if len(held) < len(orders) else "") + ".",
-        "missing": (f"Not recorded yet at {_and(missing)}. " if missing else ""),
-    }
+def variants(experiment: str) -> set[str]:
+    return {variant_of(n) for n in EXPERIMENTS[experiment]}
 
 
 def collapse_text(histories: dict[str, History], truth: float) -> str:
