@@ -1,17 +1,15 @@
-"""gpslib.book.explain: the helpers behind chapters 2-6 and 12 call the real library and report true properties,
-and what they hand the page fits it: no machine path, no empty cell, no line wider than the column."""
+"""gpslib.book.explain and the method figures' helpers: chapters 2-6 get true properties of the real library, and what
+they hand the page fits it: no empty cell, no line wider than the column, no Python repr in a phrase."""
 import ast
 import math
-import tempfile
-import warnings
+from types import SimpleNamespace
 
 import pytest
 import torch
-from pathlib import Path
 
-from gpslib import losses, paths
-from gpslib.book import COLUMN_CHARS, explain
-from gpslib.book.claims import latch_text
+from gpslib import losses
+from gpslib.book import COLUMN_CHARS, evidence, explain
+from gpslib.book.figures import method
 from gpslib.config import make_config
 from gpslib.data.cutmix import mix
 from gpslib.history import History
@@ -47,12 +45,12 @@ def test_guide_step_moves_only_students_and_matches_eq7():
     assert out["moved"]["teacher"] == {"parameters": 0.0, "BN buffers": 0.0}
     assert out["moved"]["student1"]["parameters"] > 0 and out["moved"]["student2"]["parameters"] > 0
     # eq. 7: the weighted terms add up to L_guide
-    assert math.isclose(sum(r["contribution"] for r in out["table"]), out["terms"]["guide"], rel_tol=1e-5)
-    assert {r["term"]: r["weight"] for r in out["table"]} == {"sup_s": 1.0, "gps": cfg.alpha, "cps": cfg.beta}
+    assert math.isclose(sum(r["weighted"] for r in out["table"]), out["terms"]["guide"], rel_tol=1e-5)
+    assert [r["weight"] for r in out["table"]] == [1.0, cfg.alpha, cfg.beta]
     # pseudo-labels come from the unmixed images and are mixed with the inputs' boxes
     labels = out["labels"]
     assert torch.equal(labels["Y^t"], mix(labels["Y^t unmixed"], batch.boxes))
-    rows, titles = explain.guide_rows(batch, labels, k=0)
+    rows, titles = method.guide_rows(batch, labels, k=0)
     assert len(rows) == 2 and all(len(r) == 4 for r in rows) and len(titles) == 8
 
 
@@ -67,46 +65,107 @@ def test_rampup_schedules_latch_and_modes():
     assert (never["adaptive"] == never["fixed"]).all()
 
 
-def test_teacher_lr_examples_voc_1_8():
-    rows = {r["dataset"]: r for r in explain.teacher_lr_examples()}
-    voc = rows["pascal"]
-    assert voc["E x max_iter"] == 34 * 1157
-    assert voc["teacher lr"] == pytest.approx(7.3e-7, rel=0.01)
-    digits_lr = make_config("digits", "1/8").lr
-    assert rows["digits"]["teacher lr"] == pytest.approx(digits_lr * rows["digits"]["E x max_iter"] ** -0.9)
+def test_teacher_lr_table_voc_1_8_is_the_papers_formula():
+    table = explain.teacher_lr_table()
+    assert table.loc["E × iterations", "pascal 1/8"] == "39,338"
+    assert float(table.loc["teacher lr", "pascal 1/8"]) == pytest.approx(7.3e-7, rel=0.01)
+    digits = make_config("digits", "1/8")
+    total = int(table.loc["E × iterations", "digits 1/8"].replace(",", ""))
+    assert total == digits.epochs * 218
+    assert float(table.loc["teacher lr", "digits 1/8"]) == pytest.approx(digits.lr * total ** -0.9, rel=1e-2)
 
 
 def test_table1_comparison_pascal_and_digits():
     frame = explain.table1_comparison("pascal")
-    assert frame.loc["1/8", "ours per epoch"] == "9.2k" == frame.loc["1/8", "paper per epoch"]
-    assert (frame["paper total"] != explain.MISSING).all()
-    assert explain.table1_verdict("pascal").startswith("**Confirmed**: ")
+    assert frame.loc["ours per epoch", "1/8"] == "9.2k" == frame.loc["paper per epoch", "1/8"]
+    assert (frame.loc["paper in all"] != explain.MISSING).all()
+    assert explain.table1_verdict("pascal", "cityscapes") == "**confirmed** in all 8 rows of pascal and cityscapes"
     digits = explain.table1_comparison("digits")
-    assert "paper total" not in digits and not digits.isna().any().any()   # no paper number, no empty column
+    assert "paper in all" not in digits.index and not digits.isna().any().any()   # no paper number, no empty row
+    assert list(digits.loc["epochs E"]) == [make_config("digits", p).epochs for p in ("1/16", "1/8", "1/4", "1/2")]
 
 
-def test_latch_report_reads_history():
-    history = History({"epochs": 2, "method": "gps", "rampup": "adaptive"},
-                      {"max_iter": 4, "rampup": {"r": 1.0, "latched_epoch": 1, "latched_iteration": 1}})
-    history.iterations = [{"iteration": i, "epoch": 1 + i // 2, "sup_s": 2.0 - i * 0.5, "sup_t": 0.6, "w": 0.4,
-                           "lr_teacher": 1e-4} for i in range(4)]
-    report = explain.latch_report(history)
-    assert report["epoch"] == 1 and report["text"].startswith(latch_text(history))
-    assert "lr after phase a was 1.00e-04" in report["text"]
-    assert report["per_epoch"].loc[1, "sup_s / 2"] == pytest.approx((1.0 + 0.75) / 2)
-    history.meta["rampup"] = {"r": 2.0, "latched_epoch": None, "latched_iteration": None}
-    assert explain.latch_report(history)["text"].startswith(latch_text(history))
+def test_data_facts_say_the_presets_epochs_and_transform(tmp_path):
+    (tmp_path / "digits.json").write_text('{"n_train": 2000, "n_val": 500, "n_test": 1000, "size": 64, '
+                                          '"source_digits": {"train": [1, 2], "val": [3], "pretrain": [4]}}')
+    cfg = make_config("digits", "1/8")
+    data = SimpleNamespace(labeled=[0] * 250, unlabeled=[0] * 1750)
+    facts = explain.data_facts(tmp_path, data, cfg)
+    epochs = [make_config("digits", p).epochs for p in ("1/16", "1/8", "1/4", "1/2")]
+    assert facts["epochs"] == f"{epochs[0]}, {epochs[1]}, {epochs[2]} and {epochs[3]} epochs at 1/16, 1/8, 1/4 and 1/2"
+    assert facts["transform"] == "a 64 px crop, no rescaling and no flip"           # no tuple, no False
+    assert (facts["n_test"], facts["labeled"], facts["digits_train"]) == ("1,000", "250", "2")
+    voc = explain.data_facts(tmp_path, data, make_config("pascal", "1/8"))
+    assert voc["transform"] == "a 512 px crop, scales 0.5–2 and a random horizontal flip"
+
+
+def gps_history(name_seed=0, partition="1/8", epochs=4, latched=None, final_t=0.7):
+    """A recorded GPS run in miniature: phase a's evaluations, the main loop's losses and evaluations."""
+    h = History({"method": "gps", "rampup": "adaptive", "partition": partition, "epochs": epochs, "seed": name_seed},
+                {"teacher_iters": 8, "max_iter": 2 * epochs, "device": "cpu",
+                 "rampup": {"r": latched or epochs, "latched_epoch": latched, "latched_iteration": None}})
+    h.teacher_evals = [{"iteration": i, "epoch": i / 2, "miou_teacher": m} for i, m in ((0, 0.0), (4, 0.5), (8, 0.6))]
+    h.iterations = [{"iteration": i, "epoch": 1 + i // 2, "sup_s": 2.0, "sup_t": 0.5, "w": 0.5, "lr_teacher": 2e-6}
+                    for i in range(2 * epochs)]
+    h.evals = [{"epoch": 0.0, "miou_teacher": 0.6}, {"epoch": float(epochs), "miou_teacher": final_t}]
+    return h
+
+
+def test_recorded_teachers_and_their_figure():
+    runs = {"gps-1_8": gps_history(), "gps-1_8-s1": gps_history(1), "gps-1_16": gps_history(partition="1/16")}
+    table = explain.recorded_teachers(runs)
+    assert list(table.index) == ["1/16", "1/8"]                                 # fewest labels first
+    assert table.loc["1/8", "T val mIoU (%)"] == "60.0" and table.loc["1/8", "seeds"] == 2
+    assert table.loc["1/16", "lowest–highest"] == explain.MISSING and table.loc["1/8", "lr after phase a"] == "2e-06"
+    fig = method.teacher_runs(runs)
+    ax = fig.axes[0]
+    assert ax.get_ylim()[0] == 0 and len(ax.lines) == 3
+    title = fig._suptitle.get_text().replace("\n", " ")
+    assert "8 iterations, cpu" in title and "T has already 83% or more of its final mIoU" in title
+
+
+def test_latch_table_and_facts_count_early_latches():
+    runs = {"a": gps_history(latched=2, epochs=8), "b": gps_history(latched=None), "c": gps_history(latched=4)}
+    table = explain.latch_table(runs)
+    assert table.loc["b", "latched"] == explain.MISSING and table.loc["a", "w raised"] == len(explain.raised_epochs(
+        runs["a"])) > 0
+    assert table.loc["c", "w raised"] == 0                                       # a latch at E changes nothing
+    assert table.loc["a", "Lˢ/2 last"] == 1.0 and table.loc["a", "Lᵗ last"] == 0.5
+    assert explain.latch_facts(runs, "x") == {"x_runs": "3", "x_early": "1", "x_raised": "1"}
+
+
+def test_teacher_lr_facts_pair_by_seed_through_evidence():
+    import pandas as pd
+
+    runs = {"literal": gps_history(final_t=0.61), "literal-s1": gps_history(1, final_t=0.63),
+            "larger": gps_history(final_t=0.70), "larger-s1": gps_history(1, final_t=0.72)}
+    frame = pd.DataFrame({"experiment": "teacher_lr", "variant": ["literal", "literal", "larger", "larger"],
+                          "seed": [0, 1, 0, 1], "val": [70.0, 71.0, 71.0, 72.5]})
+    facts = explain.teacher_lr_facts(runs, frame)
+    assert facts["rise_literal"] == "+2.0 points (2 seeds)" and facts["rise_larger"] == "+11.0 points (2 seeds)"
+    gap = evidence.gap(frame, ("teacher_lr", "larger"), ("teacher_lr", "literal"), "val")
+    assert facts["s1_gap"] == f"{gap}" and facts["s1_verdict"] == gap.verdict()
 
 
 def test_cutmix_example_and_init_differences():
-    example = explain.cutmix_example(FakeDataset(), indices=(0, 1), seed=3)
+    example = method.cutmix_example(FakeDataset(), indices=(0, 1), seed=3)
     assert 0.2 <= example["covered"] <= 0.55
     assert len(example["rows"]) == 2 and example["rows"][0][3].shape == (32, 32, 3)
     nets = tiny_nets()
-    diff = explain.init_differences(nets, torch.randn(3, 32, 32))
-    stds = {role: s["head std"] for role, s in diff["stats"].items()}
-    assert len(set(stds.values())) == 3                              # three different initialisations
+    diff = method.init_differences(nets, torch.randn(3, 32, 32))
     assert set(diff["disagreement"]) == {"teacher vs student1", "teacher vs student2", "student1 vs student2"}
+    assert all(0 <= v <= 1 for v in diff["disagreement"].values()) and diff["labels"]["teacher"].shape == (32, 32)
+
+
+def test_network_facts_say_what_the_three_share():
+    nets = tiny_nets()                                              # random init: every part differs
+    cfg = make_config("digits", encoder_weights=None)
+    facts = explain.network_facts(cfg, nets)
+    assert facts["shared"] == "nothing" and facts["differ"] == "encoder, decoder and head"
+    nets["student1"].encoder.load_state_dict(nets["teacher"].encoder.state_dict())
+    nets["student2"].encoder.load_state_dict(nets["teacher"].encoder.state_dict())
+    facts = explain.network_facts(cfg, nets)
+    assert facts["shared"] == "encoder" and facts["differ"] == "decoder and head"
 
 
 def test_parameter_table_adds_up():
@@ -116,23 +175,13 @@ def test_parameter_table_adds_up():
     assert 10 < row["encoder"] < 12                                  # ResNet-18 without its fc layer: 11.2 M
 
 
-def test_shown_hides_the_machine_folders(tmp_path):
-    assert paths.shown(paths.RUNS_DIR / "digits-1_8-gps") == "runs/digits-1_8-gps" or paths.RUNS_DIR.parent != \
-        paths.REPO_ROOT
-    assert paths.shown(paths.REPO_ROOT / "data" / "digits") == "data/digits"
-    temp = Path(tempfile.mkdtemp()) / "my_data" / "val.txt"
-    assert paths.shown(temp) == "<temporary folder>/my_data/val.txt"
-    assert paths.shown(tmp_path / "x", root=tmp_path) == f"{tmp_path.name}/x"
-    text = explain.relative_paths(f"see {temp}. and {paths.REPO_ROOT / 'gpslib' / 'data' / 'folder.py'}:128")
-    assert text == "see <temporary folder>/my_data/val.txt. and gpslib/data/folder.py:128"
-
-
 def test_filled_marks_missing_values():
     import pandas as pd
 
     frame = explain.filled(pd.DataFrame({"a": [1.0, math.nan], "b": pd.array([1, None], dtype="Int64"),
                                          "c": ["x", None]}))
     assert frame.iloc[1].tolist() == [explain.MISSING] * 3 and frame.iloc[0].tolist() == [1.0, 1, "x"]
+    assert explain.listed(["a"]) == "a" and explain.listed([1, 2, 3]) == "1, 2 and 3"
 
 
 def _without_docstrings(source: str) -> str:
@@ -145,11 +194,12 @@ def _without_docstrings(source: str) -> str:
     return ast.dump(tree)
 
 
-def test_source_markdown_fits_the_column_and_is_the_same_code():
+def test_code_listing_fits_the_column_and_is_the_same_code():
     from gpslib.train import gps
 
-    functions = (losses.ce, losses.guide_loss, gps.guide_objective)
-    text = explain.source_markdown(*functions)
+    functions = (losses.ce, losses.sup_loss, losses.gps_loss, losses.cps_loss, losses.guide_loss, gps.pseudo_label,
+                 gps.guide_objective)
+    text = method.code_listing(*functions)
     assert text.startswith("```python\n") and text.endswith("\n```")
     code = text[len("```python\n"):-len("\n```")]
     assert max(len(line) for line in code.splitlines()) <= COLUMN_CHARS
@@ -157,55 +207,18 @@ def test_source_markdown_fits_the_column_and_is_the_same_code():
     assert _without_docstrings(code) == _without_docstrings(original)   # same statements, only re-wrapped
 
 
-def test_teacher_text_names_found_and_missed_digits():
-    names = ["background", "0", "1", "2"]
-    quality = {"miou": 0.5, "val_images": 8}
-    some = explain.teacher_text({**quality, "iou": [0.9, 0.6, 0.01, 0.3]}, names, 10)
-    assert "digits 0, 2" in some and "misses 1" in some and "50.0%" in some
-    assert "every digit" in explain.teacher_text({**quality, "iou": [0.9, 0.6, 0.2, 0.3]}, names, 10)
-    none = explain.teacher_text({**quality, "iou": [0.9, 0.0, 0.01, 0.05]}, names, 10)
-    assert "no digit" in none and "misses" not in none
-
-
 def test_guide_table_adds_up_and_fills_the_weightless_row():
-    step = {"table": [{"term": "sup_s", "value": 2.0, "weight": 1.0, "contribution": 2.0},
-                      {"term": "gps", "value": 1.0, "weight": 0.5, "contribution": 0.5}],
+    step = {"table": [{"term": "supervised, eq. 4", "value": 2.0, "weight": 1.0, "weighted": 2.0},
+                      {"term": "teacher's guide, eq. 5", "value": 1.0, "weight": 0.5, "weighted": 0.5}],
             "terms": {"guide": 2.5}}
     table = explain.guide_table(step)
-    assert table.loc["L_guide (eq. 7)"].tolist() == [2.5, explain.MISSING, 2.5]
+    assert table.loc["sum, eq. 7"].tolist() == [2.5, explain.MISSING, 2.5]
 
 
-def test_evals_and_latch_tables_fit_and_have_no_empty_cells():
-    history = History({"epochs": 4, "method": "gps", "rampup": "adaptive", "partition": "1/8"},
-                      {"rampup": {"r": 4.0, "latched_epoch": None, "latched_iteration": None}})
-    history.iterations = [{"iteration": i, "epoch": 1 + i // 2, "sup_s": 2.0, "sup_t": 0.6, "w": 0.4}
-                          for i in range(8)]
+def test_evals_table_fits_and_has_no_empty_cells():
+    history = History({"epochs": 4, "method": "gps", "rampup": "adaptive", "partition": "1/8"}, {})
     history.evals = [{"epoch": 0.0, "miou_teacher": 0.5, "miou_student1": 0.1},
                      {"epoch": 1.0, "miou_teacher": 0.6, "miou_student1": 0.3, "acc_teacher": 0.9}]
     evals = explain.evals_table(history)
     assert list(evals.index) == ["0", "1"] and evals.loc["1", "T mIoU"] == 60.0
-    assert evals.loc["0", "Y^t acc."] == explain.MISSING
-    latch = explain.latch_table({"gps-1_8": history})
-    assert latch.loc["gps-1_8", "latched"] == explain.MISSING and latch.loc["gps-1_8", "before E"] == "no"
-
-
-def test_printable_wraps_under_the_label_and_hides_paths():
-    temp = Path(tempfile.mkdtemp()) / "my_data"
-    text = explain.printable(f"source:    every masked image of {temp} " + "word " * 30 + "\nshort: line")
-    lines = text.splitlines()
-    assert all(len(line) <= 79 for line in lines) and lines[-1] == "short: line"
-    assert lines[0].startswith("source:    every masked image of <temporary folder>/my_data")
-    assert lines[1].startswith(" " * 11 + "word")
-    for pad in range(60, 75):                                         # the label is never cut in two
-        assert "<temporary folder>/my_data" in explain.printable("x" * pad + f" {temp}")
-
-
-def test_warnings_and_errors_as_markdown():
-    temp = Path(tempfile.mkdtemp()) / "my_data"
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        warnings.warn(f"The masks in {temp} are unbalanced. Pixel histogram:\n 0 background 99%")
-    assert explain.warnings_text(caught) == "**Warning**: The masks in `<temporary folder>/my_data` are unbalanced."
-    assert explain.warnings_text([]) == "No warning."
-    assert explain.error_text(ValueError(f"{temp}/a.png is bad")) == \
-        "**ValueError**: `<temporary folder>/my_data/a.png` is bad"
+    assert evals.loc["0", "Yᵗ acc."] == explain.MISSING and "^" not in "".join(evals.columns)
