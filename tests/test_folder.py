@@ -388,3 +388,55 @@ def test_mistakes_found_when_the_datasets_are_built(tmp_path):
     (tmp_path / "labeled.txt").write_text("m0\nghost\n")
     with pytest.raises(GpslibError, match=r"labeled.txt names 'ghost' but .*images/ghost\.\* does not exist"):
         configure("folder", data_root=str(root), labeled_file=str(tmp_path / "labeled.txt"))
+
+
+# ---------------------------------------------------------------- what chapter 12 shows (gpslib.book.folder_demo)
+@pytest.mark.filterwarnings("ignore:The masks in")
+def test_chapter_reports_fit_the_page_and_name_no_folder_of_the_machine(tmp_path):
+    from gpslib.book import COLUMN_CHARS, folder_demo
+    root = write_tree(tmp_path / "my_data", n_masked=6, n_unlabeled=3, rgb=2)
+    shown = folder_demo.checks(root)
+    block = shown.split("```text\n")[1].split("\n```")[0]
+    assert "labeled:" in block and "dog" in block and str(tmp_path) not in shown
+    assert max(len(line) for line in block.splitlines()) <= COLUMN_CHARS
+    broken = folder_demo.damaged_check(root, lambda tree: (tree / "images" / "m0.jpg").unlink())
+    assert broken.startswith("**GpslibError**: ") and "my_data/masks/m0.png" in broken and str(tmp_path) not in broken
+    assert (root / "images" / "m0.jpg").is_file()                        # the damage hit a copy
+    assert folder_demo.damaged_check(root, lambda tree: None) == "The check found nothing wrong."
+
+
+def test_chapter_states_the_presets_true_numbers():
+    from gpslib.book import folder_demo
+    from gpslib.config import FOLDER_ITERATIONS
+    rules = folder_demo.preset_rules()
+    assert f"lr `{preset('digits', '1/8')['lr']:g}`" in rules["small_network"]
+    assert "backbone `tu-resnet10t`" in rules["small_network"] and "lr `0.001`" in rules["small_network"]
+    assert "backbone `resnet50`" in rules["large_network"] and "lr `0.01`" in rules["large_network"]
+    assert all(f"{n:,}" in rules["budget_rule"] for n in FOLDER_ITERATIONS)
+
+
+def test_chapter_result_names_every_network_and_the_weakest_class():
+    from gpslib.book import folder_demo
+    from gpslib.history import History
+    history = History(meta={"teacher_iters": 20, "max_iter": 10, "device": "cpu", "cpu_threads": 1, "n_labeled": 4,
+                            "n_unlabeled": 8, "wall_time_s": 90.0})
+    ious = {"teacher": [0.9, 0.5, 0.6], "student1": [0.95, 0.7, 0.31], "student2": [0.9, 0.6, 0.4]}
+    history.evals = [{"iteration": 10, **{f"iou_{r}": v for r, v in ious.items()},
+                      **{f"miou_{r}": float(np.mean(v)) for r, v in ious.items()}}]
+    phrase = folder_demo.result_phrase(history, NAMES)
+    assert phrase == ("validation mIoU T 66.7 %, S1 65.3 %, S2 63.3 %; the weakest class IoU of each: T 50.0 % "
+                      "(class cat), S1 31.0 % (class dog), S2 40.0 % (class dog)")
+    table = folder_demo.iou_table(history, NAMES).splitlines()
+    assert len(table) == 2 + len(NAMES) + 1                              # header, rule, classes, mIoU
+    assert [cell.strip() for cell in table[-2].split("|")[1:-1]] == ["dog", "60.0", "31.0", "40.0"]
+    assert folder_demo.run_phrase(history) == ("20 phase-a + 10 main-loop iterations on the 1-thread CPU, on 4 "
+                                               "labeled and 8 unlabeled images, in 1.5 min")
+
+
+def test_the_recorded_run_of_the_presets_command_learned_every_class():
+    from gpslib.book import folder_demo
+    from gpslib.history import History
+    history = History.load(folder_demo.PRESET_RUN)
+    assert history.meta["command"].startswith("gpslib train --dataset folder --data-root my_data")
+    assert history.meta["tree"]["n_labeled"] == 200 and history.config["epochs"] == 20
+    assert min(min(history.final[f"iou_{r}"]) for r in ("teacher", "student1", "student2")) > 0.3

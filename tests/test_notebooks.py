@@ -27,8 +27,8 @@ SMOKE: dict[str, dict] = {
     "05_guide_step.ipynb": {"teacher_epochs": 0.01},
     "06_feedback_rampup.ipynb": {"epochs": 1, "iters_per_epoch": 2, "teacher_epochs": 0.5, "val_limit": 4,
                                  "pseudo_eval_images": 4},
-    "12_your_own_data.ipynb": {"n_labeled": 8, "n_unlabeled": 8, "n_val": 2, "epochs": 1, "iters_per_epoch": 2,
-                               "teacher_epochs": 1, "val_limit": 2, "n_images": 2},
+    "12_your_own_data.ipynb": {"n_labeled": 8, "n_unlabeled": 8, "n_val": 2, "encoder_weights": None, "epochs": 1,
+                               "iters_per_epoch": 2, "teacher_epochs": 1, "val_limit": 2, "n_images": 2},
     "train.ipynb": {"epochs": 1, "iters_per_epoch": 2, "teacher_epochs": 0.5, "val_limit": 4,
                     "pseudo_eval_images": 4, "n_images": 2},
     # 08, 09 and 11 load whatever runs are recorded in book/results (none is fine: they say which are missing)

@@ -32,7 +32,6 @@ from .dataset import DataBundle, Sample, bundle
 from .palette import PALETTE
 from .partitions import Partition, add_dagger, describe
 from .scan import Tree, _line_id, _lines, histogram_text, read_list, scan
-from .digits import export_digits_as_folder  # noqa: F401 - its old home; the book's chapter 12 imports it here
 
 
 def _unlabeled_entries(tree: Tree, path: Path) -> dict[str, Path]:
