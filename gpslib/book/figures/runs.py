@@ -211,15 +211,15 @@ def full_supervision_bars(full_runs: dict[str, History]):
         ax.text(x, max(values) + 0.3, f"{mean:.1f}", ha="center", va="bottom", fontsize=TEXT_PT)
     ax.set_xticks(range(len(finals)), list(finals))
     ax.set_ylim(floor, max(max(v) for v in finals.values()) + 2.5)
-    ax.set_ylabel(f"validation mIoU of S1 (%), axis cut at {floor:g}")
+    ax.set_ylabel(f"val mIoU of S1 (%)\naxis cut at {floor:g}")
     ax.plot([-0.02, 0.02], [0.015, 0.045], transform=ax.transAxes, color="black", lw=1.2, clip_on=False)
     ax.plot([-0.02, 0.02], [0.04, 0.07], transform=ax.transAxes, color="black", lw=1.2, clip_on=False)
     legend_below(fig, [Patch(color="#bbbbbb"), Line2D([], [], ls="", marker="o", color="black", ms=4)],
                  ["bar: the mean over seeds (written above it)", "dot: one seed"])
     seeds = "/".join(dict.fromkeys(str(len(v)) for v in finals.values()))
     plural = "" if seeds == "1" else "s"
-    return finish(fig, f"Against full supervision ({seeds} seed{plural} each, two-epoch phase a): GPS at 1/2 "
-                       f"against every label — {describe_runs(full_runs)}")
+    return finish(fig, f"Against full supervision ({seeds} seed{plural} each, two-epoch phase a) — "
+                       f"{describe_runs(full_runs)}")
 
 
 def plot_miou_curves(histories: dict[str, History], roles=("student1", "teacher"), title: str = "",
