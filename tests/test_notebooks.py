@@ -31,7 +31,7 @@ SMOKE: dict[str, dict] = {
                                "iters_per_epoch": 2, "teacher_epochs": 1, "val_limit": 2, "n_images": 2},
     "train.ipynb": {"epochs": 1, "iters_per_epoch": 2, "teacher_epochs": 0.5, "val_limit": 4,
                     "pseudo_eval_images": 4, "n_images": 2},
-    # 08, 09 and 11 load whatever runs are recorded in book/results (none is fine: they say which are missing)
+    # the introduction, 08, 09 and 11 read the runs recorded in book/results
     "08_training_flow.ipynb": {},
     "09_ablations.ipynb": {},
     "11_results.ipynb": {},
