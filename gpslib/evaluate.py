@@ -9,6 +9,7 @@ two agree to float32 rounding, about 1e-8.
 """
 from __future__ import annotations
 
+import collections
 import contextlib
 import math
 
@@ -199,36 +200,37 @@ def pseudo_label_quality(nets: dict, unlabeled, num_classes: int, n_images: int,
     sources = {name: roles for name, roles in (("teacher", ["teacher"]), ("students", students))
                if roles and all(r in nets for r in roles)}
     matrices = {name: ConfusionMatrix(num_classes, device) for name in sources}
-    agree = total = pixels = students_agree = 0
-    background: dict[str, int] = {}
+    counts: collections.Counter = collections.Counter()
     for i in range(rank, n, world_size):
         x, y = unlabeled[(i, PSEUDO_SEED + i)]
         x = x[None].to(device, non_blocking=True).contiguous(memory_format=memory_format)
         y = y[None].to(device, non_blocking=True)
-        labels, own = {}, {}
         with autocast():
-            for name, roles in sources.items():
-                probs = [predict_no_grad(nets[r], x).float().softmax(1) for r in roles]
-                own.update({r: label_map(p) for r, p in zip(roles, probs)})
-                labels[name] = label_map(sum(probs))
-                matrices[name].update(labels[name], y)
+            labels, own = _label_maps(nets, sources, x)
+        for name, label in labels.items():
+            matrices[name].update(label, y)
+        counts["pixels"] += y.numel()
         for r, label in own.items():       # how much of each network's map is background: a collapse shows here
-            background[r] = background.get(r, 0) + int((label == 0).sum())
-        pixels += y.numel()
+            counts[f"background_{r}"] += int((label == 0).sum())
         if len(students) == 2:
-            students_agree += int((own[students[0]] == own[students[1]]).sum())
+            counts["agreement_students"] += int((own[students[0]] == own[students[1]]).sum())
         if len(labels) == 2:
-            agree += int((labels["teacher"] == labels["students"]).sum())
-            total += labels["teacher"].numel()
+            counts["agreement"] += int((labels["teacher"] == labels["students"]).sum())
     out = {}
     for name, matrix in matrices.items():
         matrix.all_reduce()
         out[f"acc_{name}"] = matrix.pixel_accuracy()
         out[f"pl_miou_{name}"] = matrix.miou()
-    if total:
-        out["agreement"] = agree / total
-    if pixels:
-        out.update({f"background_{r}": count / pixels for r, count in background.items()})
-        if len(students) == 2:
-            out["agreement_students"] = students_agree / pixels
+    if counts["pixels"]:
+        out.update({key: value / counts["pixels"] for key, value in counts.items() if key != "pixels"})
     return out
+
+
+def _label_maps(nets: dict, sources: dict, x: torch.Tensor) -> tuple[dict, dict]:
+    """Each source's pseudo-label map (the arg-max of its networks' averaged softmax) and each network's own."""
+    labels, own = {}, {}
+    for name, roles in sources.items():
+        probs = [predict_no_grad(nets[r], x).float().softmax(1) for r in roles]
+        own.update({r: label_map(p) for r, p in zip(roles, probs)})
+        labels[name] = label_map(sum(probs))
+    return labels, own
