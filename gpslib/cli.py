@@ -108,7 +108,12 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="gpslib", description="GPS (Guided Pseudo Supervision): semi-supervised "
                                      "segmentation with one teacher and two students")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for add in (_add_train, _add_eval_and_predict, _add_data_commands, _add_bench):
+        add(sub)
+    return parser
 
+
+def _add_train(sub) -> None:
     p = sub.add_parser("train", help="train GPS, CPS or a supervised baseline",
                        description="Train one method; every field starts from the preset of (--dataset, --partition).")
     p.add_argument("--dataset", default="digits", choices=DATASETS, help=field_help()["dataset"])
@@ -119,6 +124,8 @@ def build_parser() -> argparse.ArgumentParser:
     _add_config_options(p)
     p.set_defaults(func=cmd_train)
 
+
+def _add_eval_and_predict(sub) -> None:
     p = sub.add_parser("eval", help="mIoU and per-class IoU of a checkpoint on the validation set")
     p.add_argument("checkpoint")
     p.add_argument("--network", default="student1", choices=("teacher", "student1", "student2"))
@@ -136,6 +143,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--device", default="cpu")
     p.set_defaults(func=cmd_predict)
 
+
+def _add_data_commands(sub) -> None:
     p = sub.add_parser("splits", help="labeled/unlabeled counts of a partition and where the lists come from")
     p.add_argument("--dataset", default="pascal", choices=DATASETS)
     p.add_argument("--partition", default="1/8")
@@ -158,6 +167,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--dagger", action="store_true")
     p.set_defaults(func=cmd_cost)
 
+
+def _add_bench(sub) -> None:
     p = sub.add_parser("bench", help="time per iteration of supervised, CPS and GPS, split into phases")
     p.add_argument("--dataset", default="digits", choices=DATASETS)
     p.add_argument("--backbone", default=None)
@@ -173,7 +184,6 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--profile", action="store_true",
                    help="also list the operators a GPS iteration spends its time in (torch.profiler)")
     p.set_defaults(func=cmd_bench)
-    return parser
 
 
 def commands_text(parser: argparse.ArgumentParser) -> str:
