@@ -66,6 +66,19 @@ def _colour(value, what: str, path: Path) -> tuple[int, int, int]:
     return tuple(value)
 
 
+def _palette(rows, names, path: Path) -> np.ndarray:
+    """The classes file's palette, checked: one distinct [r, g, b] colour per class."""
+    if not isinstance(rows, list) or not rows:
+        raise GpslibError(f"{path}: palette must be a list of [r, g, b] colours, one per class.")
+    colours = np.array([_colour(c, f"palette row {i}", path) for i, c in enumerate(rows)], dtype=np.uint8)
+    if names is not None and len(colours) != len(names):
+        raise GpslibError(f"{path}: palette has {len(colours)} colours but names has {len(names)} classes; "
+                          f"give one colour per class.")
+    if len({tuple(c) for c in colours.tolist()}) != len(colours):
+        raise GpslibError(f"{path}: two classes share a palette colour; RGB masks need distinct colours.")
+    return colours
+
+
 def read_classes(root: Path) -> Classes:
     """classes.yaml (or .yml / .json) at root, checked; an empty Classes when there is none."""
     path = next((root / n for n in CLASS_FILES if (root / n).is_file()), None)
@@ -88,17 +101,7 @@ def read_classes(root: Path) -> Classes:
     ignore = data.get("ignore_index", IGNORE)
     if not isinstance(ignore, int) or not 0 <= ignore <= 255:
         raise GpslibError(f"{path}: ignore_index must be an integer in 0..255, got {ignore!r}.")
-    colours = None
-    if data.get("palette") is not None:
-        rows = data["palette"]
-        if not isinstance(rows, list) or not rows:
-            raise GpslibError(f"{path}: palette must be a list of [r, g, b] colours, one per class.")
-        colours = np.array([_colour(c, f"palette row {i}", path) for i, c in enumerate(rows)], dtype=np.uint8)
-        if names is not None and len(colours) != len(names):
-            raise GpslibError(f"{path}: palette has {len(colours)} colours but names has {len(names)} classes; "
-                              f"give one colour per class.")
-        if len({tuple(c) for c in colours.tolist()}) != len(colours):
-            raise GpslibError(f"{path}: two classes share a palette colour; RGB masks need distinct colours.")
+    colours = None if data.get("palette") is None else _palette(data["palette"], names, path)
     ignore_color = data.get("ignore_color")
     if ignore_color is not None:
         ignore_color = _colour(ignore_color, "ignore_color", path)

@@ -248,6 +248,18 @@ def describe(root: Path | None = None) -> str:
 
 
 # ---------------------------------------------------------------- the book's example folder tree
+def _copy_masked(src: Path, dest: Path, ids: list[str], rgb_masks: int) -> None:
+    """Images and masks of `ids` into dest/images and dest/masks, the first `rgb_masks` masks as RGB pictures."""
+    for k, id_ in enumerate(ids):
+        shutil.copyfile(src / "JPEGImages" / f"{id_}.jpg", dest / "images" / f"{id_}.jpg")
+        mask = src / "SegmentationClass" / f"{id_}.png"
+        if k < rgb_masks:
+            with Image.open(mask) as img:
+                Image.fromarray(PALETTE[np.array(img)]).save(dest / "masks" / f"{id_}.png")
+        else:
+            shutil.copyfile(mask, dest / "masks" / f"{id_}.png")
+
+
 def export_digits_as_folder(dest: str | Path, n_labeled: int = 40, n_unlabeled: int = 160, n_val: int = 20,
                             rgb_masks: int = 2, source: str | Path | None = None) -> Path:
     """Copy embedded digit scenes into a new folder tree: masked train scenes, mask-less ones, val scenes.
@@ -273,15 +285,7 @@ def export_digits_as_folder(dest: str | Path, n_labeled: int = 40, n_unlabeled: 
         raise GpslibError(f"{dest} is not empty; export into a new folder.")
     for folder in ("images", "masks", "unlabeled"):
         (dest / folder).mkdir(parents=True, exist_ok=True)
-    labeled_ids = train[:n_labeled] + val[:n_val]
-    for k, id_ in enumerate(labeled_ids):
-        shutil.copyfile(src / "JPEGImages" / f"{id_}.jpg", dest / "images" / f"{id_}.jpg")
-        mask = src / "SegmentationClass" / f"{id_}.png"
-        if k < rgb_masks:
-            with Image.open(mask) as img:
-                Image.fromarray(PALETTE[np.array(img)]).save(dest / "masks" / f"{id_}.png")
-        else:
-            shutil.copyfile(mask, dest / "masks" / f"{id_}.png")
+    _copy_masked(src, dest, train[:n_labeled] + val[:n_val], rgb_masks)
     for id_ in train[n_labeled:n_labeled + n_unlabeled]:
         shutil.copyfile(src / "JPEGImages" / f"{id_}.jpg", dest / "unlabeled" / f"{id_}.jpg")
     classes = {"names": list(DIGIT_CLASSES), "ignore_index": IGNORE,

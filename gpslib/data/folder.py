@@ -51,6 +51,20 @@ def _unlabeled_entries(tree: Tree, path: Path) -> dict[str, Path]:
     return found
 
 
+def _labeled_list(tree: Tree, labeled_file: Path) -> list[str]:
+    """The ids of a user's labeled list, each checked to have a mask and not to be a validation image."""
+    labeled = read_list(labeled_file)
+    for id_ in labeled:
+        if id_ not in tree.masks:
+            what = f"masks/{id_}.png" if id_ in tree.images else f"images/{id_}.*"
+            raise GpslibError(f"The list {labeled_file} names {id_!r} but {tree.root / what} does not exist; "
+                              f"labeled images need an image and a mask.")
+        if id_ in tree.val:
+            raise GpslibError(f"The list {labeled_file} names {id_!r}, a validation image ({tree.val_source}); "
+                              f"remove it, or write {tree.root / 'val.txt'} without it.")
+    return labeled
+
+
 def split(tree: Tree, labeled_file: str | Path | None = None, unlabeled_file: str | Path | None = None,
           dagger: bool = False) -> Partition:
     """Labeled, unlabeled and validation ids of the tree (see the module docstring for the rules)."""
@@ -58,15 +72,7 @@ def split(tree: Tree, labeled_file: str | Path | None = None, unlabeled_file: st
     paths = dict(tree.images)
     masked = sorted(i for i in tree.masks if i not in val)
     if labeled_file is not None:
-        labeled = read_list(Path(labeled_file))
-        for id_ in labeled:
-            if id_ not in tree.masks:
-                what = f"masks/{id_}.png" if id_ in tree.images else f"images/{id_}.*"
-                raise GpslibError(f"The list {labeled_file} names {id_!r} but {tree.root / what} does not exist; "
-                                  f"labeled images need an image and a mask.")
-            if id_ in val:
-                raise GpslibError(f"The list {labeled_file} names {id_!r}, a validation image ({tree.val_source}); "
-                                  f"remove it, or write {tree.root / 'val.txt'} without it.")
+        labeled = _labeled_list(tree, Path(labeled_file))
         rest = [i for i in masked if i not in set(labeled)]
         source = f"labeled list {labeled_file}"
     else:

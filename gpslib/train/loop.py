@@ -91,17 +91,20 @@ class Trainer:
         self.opt_students = make_optimizer(students, cfg)
         self.opt_teacher = make_optimizer([self.nets["teacher"]], cfg) if "teacher" in self.nets else None
         self.rampup = losses.AdaptiveRampUp(cfg.epochs, cfg.rampup, cfg.latch_check)
-        self.history = History(cfg.to_dict(), {"method": cfg.method, "iters_per_epoch": self.iters_per_epoch,
-                                               "teacher_iters": self.teacher_iters, "max_iter": self.max_iter,
-                                               "device": str(self.rt.device), "world_size": self.rt.world_size,
-                                               "partition_source": self.data.partition.source,
-                                               "n_labeled": len(self.data.labeled), "n_unlabeled": n_unlabeled,
-                                               "wall_time_s": 0.0, **environment()})
+        self.history = self._new_history()
         self.teacher_iteration = 0     # next phase-a iteration
         self.iteration = 0             # next main iteration (also the data position of both streams)
         self.recorder = Recorder(self.history)
         self._t0 = time.perf_counter()
         self.stop = StopRequest()      # set by Ctrl-C; the loops save and stop at the next iteration boundary
+
+    def _new_history(self) -> History:
+        """An empty history that says what this run is: its config and the facts its budget came from."""
+        return History(self.cfg.to_dict(), {
+            "method": self.cfg.method, "iters_per_epoch": self.iters_per_epoch, "teacher_iters": self.teacher_iters,
+            "max_iter": self.max_iter, "device": str(self.rt.device), "world_size": self.rt.world_size,
+            "partition_source": self.data.partition.source, "n_labeled": len(self.data.labeled),
+            "n_unlabeled": len(self.data.unlabeled), "wall_time_s": 0.0, **environment()})
 
     # ------------------------------------------------------------------ state
     def state_dict(self) -> dict:
