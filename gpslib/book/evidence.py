@@ -20,12 +20,12 @@ from scipy import stats
 
 from ..history import History
 from ..paths import RESULTS_DIR
-from .experiments import EXPERIMENTS, result_path, variant_of
+from .experiments import EXPERIMENTS, load_results, result_path, variant_of
+from .run_report import METHOD_LABELS as METHODS
 
 LEVEL = 0.95
 NBSP = "\u00a0"
 DASH = "–"
-METHODS = {"gps": "GPS", "cps": "CPS", "supervised": "SupOnly"}
 EXPERIMENT_PARTITIONS = {e: sorted({str(p["partition"]) for p in EXPERIMENTS[e].values()}, key=Fraction)
                          for e in ("tables", "tables_converged", "tables_cutmix", "short_teacher")}
 # What a comparison's numbers are, by the run-table column it reads.
@@ -231,16 +231,15 @@ def listing(frame: pd.DataFrame, experiment: str) -> pd.DataFrame:
 
 def histories(experiment: str, variants=None, results_dir: str | Path = RESULTS_DIR) -> dict[str, History]:
     """The recorded histories of an experiment (all seeds), optionally only those of some variants."""
-    keep = set(variants) if variants is not None else None
-    return {name: History.load(path) for name in EXPERIMENTS[experiment]
-            if (keep is None or variant_of(name) in keep)
-            and (path := result_path(experiment, name, Path(results_dir))).is_file()}
+    found = load_results(experiment, Path(results_dir))
+    return {name: h for name, h in found.items() if variants is None or variant_of(name) in set(variants)}
 
 
 def per_seed(frame: pd.DataFrame, experiment: str = "tables", score: str = "test") -> pd.DataFrame:
     """S1 (%) of every seed: one row per partition and seed, one column per method."""
     rows = frame[frame["experiment"] == experiment]
     table = rows.pivot_table(index=["partition", "seed"], columns="method", values=score).round(1)
-    table = table.rename(columns=METHODS)[[m for m in METHODS.values() if m in table.rename(columns=METHODS)]]
+    table = table.rename(columns=METHODS)
+    table = table[[m for m in METHODS.values() if m in table]]
     table = table.reindex(sorted(table.index, key=lambda k: (Fraction(k[0]), k[1])))
     return table.astype(object).where(table.notna(), DASH)
