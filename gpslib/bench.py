@@ -351,8 +351,13 @@ def run(args) -> dict:
 
 
 def main(args) -> int:
-    report = run(args)
-    print(format_report(report))
+    if getattr(args, "contention", False):   # a separate question: threading choices on a busy machine
+        from .contention import format_table, measure
+        report = measure(args.iters, args.warmup)
+        print(format_table(report))
+    else:
+        report = run(args)
+        print(format_report(report))
     if args.out:
         out = Path(args.out)
         out.parent.mkdir(parents=True, exist_ok=True)

@@ -183,6 +183,8 @@ def _add_bench(sub) -> None:
     p.add_argument("--out", default=None, help="also write the table as JSON here")
     p.add_argument("--profile", action="store_true",
                    help="also list the operators a GPS iteration spends its time in (torch.profiler)")
+    p.add_argument("--contention", action="store_true",
+                   help="instead: a GPS iteration per threading choice, idle and beside one busy process (CPU)")
     p.set_defaults(func=cmd_bench)
 
 

@@ -131,3 +131,30 @@ def test_missing_voc_falls_back_to_synthetic(tmp_path):
     cfg = make_config("pascal", "1/8", data_root=str(tmp_path / "nowhere"))
     data, text = bench.load_data(cfg)
     assert data is None and "synthetic" in text
+
+
+def test_contention_candidates_and_table():
+    from gpslib import contention
+
+    choices = contention.candidates(4)
+    assert [c["threads"] for c in choices.values()] == [4, 4, 4, 4, 3]
+    assert choices["4 threads, passive wait"]["env"] == {"OMP_WAIT_POLICY": "PASSIVE"}
+    assert contention.candidates(1)["1 thread (cores - 1)"]["threads"] == 1
+    result = {"cores": 2, "iters": 10, "warmup": 3, "candidates": {
+        "a": {"idle": 500.0, "contended": 1000.0}, "b": {"idle": 550.0, "contended": 660.0}}}
+    lines = contention.format_table(result).splitlines()
+    assert lines[2].split()[1:] == ["500", "1000", "2.00", "1.00"]       # busy/idle, then idle against the first
+    assert lines[3].split()[1:] == ["550", "660", "1.20", "1.10"]
+
+
+def test_busy_process_burns_cpu_and_is_killed():
+    import resource
+    import time
+
+    from gpslib import contention
+
+    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_utime
+    with contention.busy_process() as proc:
+        time.sleep(1.5)
+    used = resource.getrusage(resource.RUSAGE_CHILDREN).ru_utime - before   # counted once the child is reaped
+    assert proc.poll() is not None and used > 0.3

@@ -96,7 +96,7 @@ def scorecard(frame: pd.DataFrame, sections: list[str] | None = None) -> str:
         out.append("| claim | paper | lab, 95 % CI | seeds | verdict |\n|---|---|---|---|---|")
         for r in rows.itertuples():
             paper = DASH if r.paper is None or pd.isna(r.paper) else f"{r.paper:+.1f}"
-            out.append(f"| {r.claim.replace(' ', NBSP)} | {paper} | {format(r.lab, 'cell').replace(' ', NBSP)} | "
+            out.append(f"| {r.claim} | {paper} | {format(r.lab, 'cell').replace(' ', NBSP)} | "
                        f"{r.seeds} | {r.verdict.replace(' ', NBSP)} |")
         out.append("")
     return "\n".join(out).replace("L_fps", "$L_{fps}$").replace("L_gps", "$L_{gps}$").replace("L_cps", "$L_{cps}$")
