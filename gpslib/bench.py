@@ -174,9 +174,9 @@ def _iteration(method: str, nets, opt_students, opt_teacher, batch, cfg, timer) 
         supervised_step(nets["student1"], opt_students, batch.x_l, batch.y_l, timer=timer)
 
 
-def bench_method(method: str, cfg, device: torch.device, data, iters: int, warmup: int) -> dict:
+def bench_method(method: str, cfg, device: torch.device, data, iters: int, warmup: int, between=None) -> dict:
     """Time `warmup + iters` iterations of one method (only the last `iters` count), then count the FLOPs of one
-    more, untimed."""
+    more, untimed; `between()`, if given, runs between iterations as in training (threads.FreeCores.step)."""
     _fresh_memory(device)
     nets, opt_students, opt_teacher = _networks(method, cfg, device)
     timer = PhaseTimer(device)
@@ -193,6 +193,8 @@ def bench_method(method: str, cfg, device: torch.device, data, iters: int, warmu
         timer.sync()
         if timer.recording:
             elapsed += time.perf_counter() - start
+        if between is not None:
+            between()
     timer.recording = False
     with FlopCounterMode(display=False) as counter, _autocast(device, cfg.amp):
         _iteration(method, nets, opt_students, opt_teacher, next(source), cfg, timer)

@@ -44,7 +44,7 @@ def load_checkpoint(path: str | Path) -> dict:
 
 
 # Settings that may change between sessions of one run: where it runs and how it reads its data.
-SESSION_FIELDS = ("out_dir", "device", "num_workers", "tensorboard", "on_corrupt")
+SESSION_FIELDS = ("out_dir", "device", "threads", "num_workers", "tensorboard", "on_corrupt")
 
 
 def check_resumable(state: dict, config: dict, path: str | Path) -> None:

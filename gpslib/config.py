@@ -103,6 +103,7 @@ class Config:
     # --- run ---
     seed: int = 0                         # networks' init, the data order, CutMix and seeded splits
     device: str = "auto"                  # "auto", "cpu", "cuda", "cuda:1", ...
+    threads: int | None = None            # CPU threads; None: the cores other processes leave free (threads.py)
     amp: bool = True                      # bf16 autocast, CUDA only
     out_dir: str | None = None            # None: a new runs/<dataset>-<partition>-<method>-seed<seed>-<time>
 
@@ -274,6 +275,8 @@ def validate(cfg: Config) -> None:
             raise GpslibError(f"{name} must be a positive integer, got {getattr(cfg, name)!r}.")
     if cfg.iters_per_epoch is not None and cfg.iters_per_epoch < 1:
         raise GpslibError(f"iters_per_epoch must be positive or None, got {cfg.iters_per_epoch!r}.")
+    if cfg.threads is not None and cfg.threads < 1:
+        raise GpslibError(f"threads must be at least 1 or None (follow the free cores), got {cfg.threads!r}.")
     if cfg.teacher_epochs is not None and cfg.teacher_epochs < 0:
         raise GpslibError(f"teacher_epochs must be >= 0, got {cfg.teacher_epochs!r}.")
     if cfg.lr <= 0 or (cfg.teacher_lr is not None and cfg.teacher_lr < 0):

@@ -137,7 +137,8 @@ def test_contention_candidates_and_table():
     from gpslib import contention
 
     choices = contention.candidates(4)
-    assert [c["threads"] for c in choices.values()] == [4, 4, 4, 4, 3]
+    assert [c["threads"] for c in choices.values()] == [4, 4, 4, 4, 4, 3]
+    assert [name for name, c in choices.items() if c.get("follow")] == ["threads follow the free cores (gpslib's default)"]
     assert choices["4 threads, passive wait"]["env"] == {"OMP_WAIT_POLICY": "PASSIVE"}
     assert contention.candidates(1)["1 thread (cores - 1)"]["threads"] == 1
     result = {"cores": 2, "iters": 10, "warmup": 3, "candidates": {

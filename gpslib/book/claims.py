@@ -53,9 +53,9 @@ FIRST = "val, first preset"     # the ablations' score: recorded with the two-ep
 CLAIMS: list[Claim] = [
     *_table_claims("tables_converged", "Tables 2/3, converged (4 × E)", WHERE["tables"]),
     *_table_claims("tables", "Tables 2/3, preset E", WHERE["tables"]),
-    *[Claim("CutMix", f"{METHODS[m]} with CutMix > without, {p}", ("tables_cutmix", run(m, p)), ("tables", run(m, p)),
+    *[Claim("CutMix", f"{METHODS[m]}: CutMix > none, {p}", ("tables_cutmix", run(m, p)), ("tables", run(m, p)),
             None, WHERE["cutmix"]) for p in ("1/16", "1/8") for m in ("gps", "cps")],
-    *[Claim("Phase a", f"Supervised T > two-epoch T, {p}", ("tables", run("gps", p)), ("short_teacher", run("gps", p)),
+    *[Claim("Phase a", f"T: SupOnly > 2 epochs, {p}", ("tables", run("gps", p)), ("short_teacher", run("gps", p)),
             None, WHERE["teacher"]) for p in EXPERIMENT_PARTITIONS["short_teacher"]],
     Claim("Table 4 (ablations)", "+ L_fps to L_gps + L_cps", ("main", "gps-1_8"), ("table4", "gps1-cps1-fps0"),
           73.95 - 72.72, WHERE["table4"], "val"),
@@ -96,7 +96,7 @@ def scorecard(frame: pd.DataFrame, sections: list[str] | None = None) -> str:
         out.append("| claim | paper | lab, 95 % CI | seeds | verdict |\n|---|---|---|---|---|")
         for r in rows.itertuples():
             paper = DASH if r.paper is None or pd.isna(r.paper) else f"{r.paper:+.1f}"
-            out.append(f"| {r.claim} | {paper} | {format(r.lab, 'cell').replace(' ', NBSP)} | "
+            out.append(f"| {r.claim.replace(' ', NBSP)} | {paper} | {format(r.lab, 'cell').replace(' ', NBSP)} | "
                        f"{r.seeds} | {r.verdict.replace(' ', NBSP)} |")
         out.append("")
     return "\n".join(out).replace("L_fps", "$L_{fps}$").replace("L_gps", "$L_{gps}$").replace("L_cps", "$L_{cps}$")

@@ -57,6 +57,15 @@ def wrap(net: nn.Module, runtime: Runtime) -> nn.Module:
     return nn.parallel.DistributedDataParallel(net, device_ids=[runtime.device.index])
 
 
+def rank_mean(runtime: Runtime, *values: torch.Tensor) -> torch.Tensor:
+    """Average over DDP ranks, so every rank latches the ramp-up at the same moment (identity on one process)."""
+    stacked = torch.stack([v.detach().float() for v in values])
+    if runtime.distributed:
+        dist.all_reduce(stacked)
+        stacked = stacked / runtime.world_size
+    return stacked
+
+
 def teardown() -> None:
     if dist.is_initialized():
         dist.destroy_process_group()

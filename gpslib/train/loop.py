@@ -15,7 +15,7 @@ from pathlib import Path
 
 import torch
 
-from .. import losses
+from .. import losses, threads
 from ..checkpoint import check_resumable, check_teacher_source, load_checkpoint, save_checkpoint
 from ..config import Config
 from ..data import build_datasets
@@ -65,6 +65,7 @@ class Trainer:
         self.cfg, self.on_iteration, self.progress = cfg, on_iteration, progress
         self.teacher_from = teacher_from   # a finished SupOnly run of this config: phase a loaded, not trained
         self.rt = distributed.setup(cfg.device)
+        self.threads = threads.for_run(cfg.threads, self.rt.device)   # before the history notes the count
         self.out_dir = out_dir_of(cfg)
         torch.manual_seed(cfg.seed)
         self.data = build_datasets(cfg)
@@ -171,14 +172,6 @@ class Trainer:
     def _flush(self) -> None:
         self.recorder.flush(self.out_dir / "last.pt")
 
-    def _rank_mean(self, *values: torch.Tensor) -> torch.Tensor:
-        """Average over DDP ranks, so every rank latches the ramp-up at the same moment (identity on one process)."""
-        pair = torch.stack([v.detach().float() for v in values])
-        if self.rt.distributed:
-            torch.distributed.all_reduce(pair)
-            pair = pair / self.rt.world_size
-        return pair
-
     # ------------------------------------------------------------------ evaluation
     def evaluate_all(self, iteration: int, epoch: float) -> dict:
         """mIoU of every network on val, the quality of each pseudo-label source on unlabeled images, and the label
@@ -264,7 +257,7 @@ class Trainer:
                     self.evaluate_teacher(self.teacher_iteration)
                 if self.teacher_iteration % self.checkpoint_every == 0 or self.teacher_iteration == self.teacher_iters:
                     self.checkpoint()
-                self._stop_if_asked("phase a", self.teacher_iteration)
+                self._between_iterations("phase a", self.teacher_iteration)
 
     def evaluate_teacher(self, iteration: int) -> None:
         """T's mIoU on val during phase a: the teacher's own curve (history.teacher_evals)."""
@@ -345,7 +338,7 @@ class Trainer:
                 set_lr(self.opt_teacher, teacher_lr)
                 w, alpha_scale = self.rampup.weight(e), (self.rampup.gps_scale(e) if cfg.rampdown_gps else 1.0)
                 terms = gps_iteration(self.nets, self.opt_students, self.opt_teacher, batch, cfg, w, alpha_scale)
-                self.rampup.observe(*self._rank_mean(terms["sup_s"], terms["sup_t"]), e, it)
+                self.rampup.observe(*distributed.rank_mean(self.rt, terms["sup_s"], terms["sup_t"]), e, it)
                 row.update(w=w, alpha_scale=alpha_scale, lr_teacher=teacher_lr, r=self.rampup.r)
             elif cfg.method == "cps":
                 terms = cps_iteration(self.nets, self.opt_students, batch, cfg)
@@ -365,7 +358,7 @@ class Trainer:
             self.checkpoint()
         if self.on_iteration is not None:
             self.on_iteration(self.iteration, self)
-        self._stop_if_asked(self.cfg.method, self.iteration)
+        self._between_iterations(self.cfg.method, self.iteration)
 
     def _bar(self, total: int, initial: int, desc: str, leave: bool = True):
         """A progress bar that is closed (its line ended) even when the run stops with an error.
@@ -376,9 +369,12 @@ class Trainer:
 
     def _save_meta(self) -> None:
         self.history.meta["rampup"] = self.rampup.state_dict() | {"sums": None}
+        self.history.meta["thread_changes"] = list(self.threads.changes)
         self.history.meta["skipped_files"] = skipped_files(self.skip_log)
 
-    def _stop_if_asked(self, phase: str, iteration: int) -> None:
+    def _between_iterations(self, phase: str, iteration: int) -> None:
+        """The threads follow the free cores; Ctrl-C saves and stops here."""
+        self.threads.step()
         if not self.stop.asked:
             return
         self.checkpoint()
