@@ -94,7 +94,7 @@ class Config:
     eval_every: int | None = None         # iterations between evaluations; None: once per epoch
     eval_mode: str = "whole"              # "whole" image or "sliding" window
     eval_crop: int | None = None          # sliding-window size; None: crop_size
-    val_limit: int | None = None          # evaluate on the first N validation images only
+    val_limit: int | None = None          # score the first N val (and test) images only; None: all
     pseudo_eval_images: int = 64          # unlabeled images whose hidden masks score the pseudo-labels
     snapshot_images: int = 0              # val and unlabeled images whose label maps every evaluation keeps
     checkpoint_every: int | None = None   # iterations; None: at every evaluation

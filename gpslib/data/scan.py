@@ -185,6 +185,28 @@ def _ids(path: Path, classes: Classes) -> np.ndarray:
                           f"to use its image as unlabeled.") from None
 
 
+def _read_mask(path: Path, image: Path, classes, root: Path) -> tuple[list[int], np.ndarray, int]:
+    """One mask, checked against its image and the declared classes: its sides, class histogram and top id."""
+    mode, size = _header(path, "Mask")
+    if mode in ("RGB", "RGBA") and classes.palette is None:
+        where = classes.source or root / "classes.yaml"
+        raise GpslibError(f"Mask {path} is an RGB image but {where} declares no palette; add "
+                          f"'palette: [[r, g, b], ...]' (row i = class i) there, or save masks as index PNGs.")
+    mask = _ids(path, classes)
+    image_size = _header(image, "Image")[1]
+    if image_size != size:
+        raise GpslibError(f"Mask {path} is {size[0]}x{size[1]} but its image {image} is "
+                          f"{image_size[0]}x{image_size[1]}; a mask must have its image's size.")
+    values = np.bincount(mask.ravel(), minlength=256)
+    labels = np.flatnonzero(values[:IGNORE])
+    top = int(labels[-1]) if len(labels) else -1
+    declared = classes.declared
+    if declared is not None and top >= declared:
+        raise GpslibError(f"Mask {path} holds class id {top} but {classes.source} declares {declared} classes "
+                          f"(0..{declared - 1}); fix the mask or add the class there.")
+    return sorted(size), values, top
+
+
 def _scan(root: Path) -> Tree:
     images_dir = root / "images"
     images = _images_in(images_dir)
@@ -194,31 +216,15 @@ def _scan(root: Path) -> Tree:
     masks = _check_masks_folder(root, images)
     images.update(_images_in(root / "unlabeled", prefix="unlabeled/"))
     classes = read_classes(root)
-    declared = classes.declared
     counts = np.zeros(256, dtype=np.int64)
     sides, max_label, max_file = [], -1, None
     for stem, path in sorted(masks.items()):
-        mode, size = _header(path, "Mask")
-        if mode in ("RGB", "RGBA") and classes.palette is None:
-            where = classes.source or root / "classes.yaml"
-            raise GpslibError(f"Mask {path} is an RGB image but {where} declares no palette; add "
-                              f"'palette: [[r, g, b], ...]' (row i = class i) there, or save masks as index PNGs.")
-        mask = _ids(path, classes)
-        image_size = _header(images[stem], "Image")[1]
-        if image_size != size:
-            raise GpslibError(f"Mask {path} is {size[0]}x{size[1]} but its image {images[stem]} is "
-                              f"{image_size[0]}x{image_size[1]}; a mask must have its image's size.")
-        sides.append(sorted(size))
-        values = np.bincount(mask.ravel(), minlength=256)
+        side, values, top = _read_mask(path, images[stem], classes, root)
+        sides.append(side)
         counts += values
-        labels = np.flatnonzero(values[:IGNORE])
-        top = int(labels[-1]) if len(labels) else -1
-        if declared is not None and top >= declared:
-            raise GpslibError(f"Mask {path} holds class id {top} but {classes.source} declares {declared} classes "
-                              f"(0..{declared - 1}); fix the mask or add the class there.")
         if top > max_label:
             max_label, max_file = top, path
-    num_classes = declared if declared is not None else max_label + 1
+    num_classes = classes.declared if classes.declared is not None else max_label + 1
     if num_classes < 1:
         raise GpslibError(f"Every mask in {root / 'masks'} is entirely ignore (255); label some pixels.")
     val, val_source = _val_ids(root, masks, images)

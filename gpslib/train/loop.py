@@ -295,10 +295,11 @@ class Trainer:
         for role, net in self.nets.items():
             result = evaluate(distributed.unwrap(net), test, cfg.num_classes, mode=cfg.eval_mode,
                               crop=cfg.eval_crop or cfg.crop_size, device=self.rt.device, amp=cfg.amp,
-                              batch_size=cfg.batch_labeled, progress=self.progress, desc=f"test: {role}")
+                              limit=cfg.val_limit, batch_size=cfg.batch_labeled, progress=self.progress,
+                              desc=f"test: {role}")
             self.history.test[f"miou_{role}"] = result["miou"]
             self.history.test[f"iou_{role}"] = result["iou"]
-        self.history.test["images"] = len(test)
+        self.history.test["images"] = min(len(test), cfg.val_limit or len(test))
 
     def run_main_phase(self) -> None:
         """Phases b and c (GPS), or the CPS / SupOnly baselines, for E epochs of |D^u| / batch iterations."""
