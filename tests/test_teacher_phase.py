@@ -56,7 +56,9 @@ def test_a_supervised_run_of_other_settings_is_refused_as_phase_a(small_digits, 
 
 
 def test_every_network_is_scored_once_on_the_test_split(small_digits, tmp_path):
-    history = train(tiny_cfg(small_digits, tmp_path / "run"), progress=False)
-    assert history.test["images"] == 8
+    history = train(tiny_cfg(small_digits, tmp_path / "run", val_limit=None), progress=False)
+    assert history.test["images"] == 8                          # every test scene of small_digits
+    limited = train(tiny_cfg(small_digits, tmp_path / "short", val_limit=3), progress=False)
+    assert limited.test["images"] == 3                          # val_limit cuts a short run's test scoring too
     assert {"miou_teacher", "miou_student1", "miou_student2"} <= set(history.test)
     assert all(0 <= history.test[f"miou_{r}"] <= 1 for r in ("teacher", "student1", "student2"))
