@@ -2,7 +2,7 @@
 
 OpenMP splits every kernel evenly over its threads and waits for the slowest. When another process takes a
 core, the thread that shares it drags every kernel down, and the others spin while they wait: on a 2-core
-machine one busy process beside a 2-thread run made a GPS iteration 3.7x slower (`gpslib bench --contention`,
+machine one busy process beside a 2-thread run made a GPS iteration 3.3x slower (`gpslib bench --contention`,
 book/performance.md). So, between iterations, a run on the CPU measures how many cores the *other* processes
 used over the last few seconds (/proc/stat minus this process's own CPU time) and trains with the rest.
 
@@ -59,7 +59,7 @@ class FreeCores:
 class Pinned:
     """The user's thread count, kept for the whole run."""
 
-    changes: list = []
+    changes: tuple = ()
 
     def __init__(self, threads: int | None):
         if threads is not None:
@@ -70,7 +70,7 @@ class Pinned:
 
 
 def for_run(threads: int | None, device: torch.device):
-    """FreeCores for a CPU run with no thread count given and /proc/stat to read; otherwise the pinned count."""
+    """FreeCores for a CPU run with no thread count given and /proc/stat to read; otherwise the count as given."""
     if threads is not None or device.type != "cpu" or "OMP_NUM_THREADS" in os.environ or busy_seconds() is None:
-        return Pinned(threads if device.type == "cpu" else None)
+        return Pinned(threads)
     return FreeCores()
