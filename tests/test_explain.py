@@ -159,7 +159,7 @@ def test_cutmix_example_and_init_differences():
 
 def test_network_facts_say_what_the_three_share():
     nets = tiny_nets()                                              # random init: every part differs
-    cfg = make_config("digits", encoder_weights=None)
+    cfg = make_config("digits", encoder_weights="random")   # no pre-training facts to read
     facts = explain.network_facts(cfg, nets)
     assert facts["shared"] == "nothing" and facts["differ"] == "encoder, decoder and head"
     nets["student1"].encoder.load_state_dict(nets["teacher"].encoder.state_dict())
