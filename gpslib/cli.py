@@ -42,6 +42,15 @@ def cmd_train(args) -> int:
     print(f"finished {cfg.method} on {cfg.dataset} {cfg.partition}: " +
           ", ".join(f"{k} {v:.4f}" for k, v in final.items() if k.startswith("miou")))
     print(f"history: {history.path}")
+    print(f"gpslib report {history.path.parent} draws its curves and predictions")
+    return 0
+
+
+def cmd_report(args) -> int:
+    from .report import write
+    text, paths = write(args.run_dir, n_images=args.images, device=args.device)
+    print(text)
+    print("\n".join(["", "figures:", *map(str, paths)]))
     return 0
 
 
@@ -142,6 +151,12 @@ def _add_eval_and_predict(sub) -> None:
     p.add_argument("--network", default="student1", choices=("teacher", "student1", "student2"))
     p.add_argument("--device", default="cpu")
     p.set_defaults(func=cmd_predict)
+
+    p = sub.add_parser("report", help="a finished run in words and figures (PNGs in RUN_DIR/report/)")
+    p.add_argument("run_dir", metavar="RUN_DIR", help="the run's out_dir (history.json and last.pt)")
+    p.add_argument("--images", type=int, default=4, help="validation images in the prediction panel")
+    p.add_argument("--device", default="cpu")
+    p.set_defaults(func=cmd_report)
 
 
 def _add_data_commands(sub) -> None:

@@ -17,11 +17,14 @@ from .data.palette import IGNORE
 
 
 def ce(logits: Tensor, target: Tensor) -> Tensor:
-    """Pixel cross-entropy l_ce averaged over non-ignored pixels (eq. 2); 0 when every pixel is ignored.
+    """Pixel cross-entropy l_ce averaged over non-ignored pixels (eq. 2);
+    0 when every pixel is ignored.
 
-    Written as sum / count rather than reduction="mean" so it needs no host-device sync and never gives NaN.
+    Written as sum / count rather than reduction="mean" so it needs no
+    host-device sync and never gives NaN.
     """
-    total = F.cross_entropy(logits.float(), target, ignore_index=IGNORE, reduction="sum")
+    total = F.cross_entropy(logits.float(), target, ignore_index=IGNORE,
+                            reduction="sum")
     return total / (target != IGNORE).sum().clamp_min(1)
 
 
@@ -31,17 +34,22 @@ def sup_loss(logits_l1: Tensor, logits_l2: Tensor, y_l: Tensor) -> Tensor:
 
 
 def gps_loss(logits_u1: Tensor, logits_u2: Tensor, y_t: Tensor) -> Tensor:
-    """Eq. 5: L_gps = CE(S1(X^u), Y^t) + CE(S2(X^u), Y^t), the teacher guiding both students."""
+    """Eq. 5: L_gps = CE(S1(X^u), Y^t) + CE(S2(X^u), Y^t), the teacher
+    guiding both students."""
     return ce(logits_u1, y_t) + ce(logits_u2, y_t)
 
 
-def cps_loss(logits_u1: Tensor, logits_u2: Tensor, y_s1: Tensor, y_s2: Tensor) -> Tensor:
-    """Eq. 6: L_cps = CE(S1(X^u), Y^{s2}) + CE(S2(X^u), Y^{s1}), each student teaching the other."""
+def cps_loss(logits_u1: Tensor, logits_u2: Tensor, y_s1: Tensor,
+             y_s2: Tensor) -> Tensor:
+    """Eq. 6: L_cps = CE(S1(X^u), Y^{s2}) + CE(S2(X^u), Y^{s1}), each student
+    teaching the other."""
     return ce(logits_u1, y_s2) + ce(logits_u2, y_s1)
 
 
-def guide_loss(l_sup_s: Tensor, l_gps: Tensor | None, l_cps: Tensor | None, alpha: float, beta: float) -> Tensor:
-    """Eq. 7: L_guide = L_sup^s + alpha L_gps + beta L_cps (a switched-off term is None)."""
+def guide_loss(l_sup_s: Tensor, l_gps: Tensor | None, l_cps: Tensor | None,
+               alpha: float, beta: float) -> Tensor:
+    """Eq. 7: L_guide = L_sup^s + alpha L_gps + beta L_cps (a switched-off
+    term is None)."""
     loss = l_sup_s
     if l_gps is not None:
         loss = loss + alpha * l_gps

@@ -11,7 +11,8 @@ import pytest
 matplotlib.use("Agg")
 
 from gpslib import parameters  # noqa: E402
-from gpslib.book import claims, evidence, experiments, figures, run_report, say  # noqa: E402
+from gpslib.book import claims, evidence, experiments, figures, say  # noqa: E402
+from gpslib.report import style, text as run_report  # noqa: E402
 from gpslib.config import make_config  # noqa: E402
 from gpslib.errors import GpslibError  # noqa: E402
 from gpslib.history import History  # noqa: E402
@@ -90,7 +91,7 @@ def test_figures_are_returned_closed_and_titled():
                 figures.plot_rampup_variants({"adaptive": h})):
         assert fig._suptitle is not None and "digits" in fig._suptitle.get_text() and "cpu" in fig._suptitle.get_text()
         assert not plt.fignum_exists(fig.number)
-        assert smallest_rendered_font(fig) >= figures.style.MIN_FONT_PT
+        assert smallest_rendered_font(fig) >= style.MIN_FONT_PT
     assert figures.latch_plot(make_history("cps")) is not None
     by_variant = figures.plot_miou_curves({"literal": h, "larger": make_history(), "larger-s1": h}, by="variant")
     labels = [t.get_text() for t in by_variant.legends[0].get_texts()]
@@ -102,13 +103,13 @@ def smallest_rendered_font(fig) -> float:
     from matplotlib.text import Text
     fig.canvas.draw()                      # tick labels exist only once drawn
     sizes = [t.get_fontsize() for t in fig.findobj(Text) if t.get_text() and t.get_visible()]
-    return min(sizes) * min(1.0, figures.style.PAGE_WIDTH_IN / fig.get_figwidth())
+    return min(sizes) * min(1.0, style.PAGE_WIDTH_IN / fig.get_figwidth())
 
 
 def test_method_figures_are_legible_at_the_page_width():
     from gpslib.book import explain
     for fig in (figures.gps_diagram(), figures.rampup_curves(explain.rampup_schedules(4, latch_epoch=3))):
-        assert smallest_rendered_font(fig) >= figures.style.MIN_FONT_PT
+        assert smallest_rendered_font(fig) >= style.MIN_FONT_PT
 
 
 def test_a_run_without_hidden_masks_says_so_instead_of_an_empty_plot():

@@ -28,3 +28,17 @@ def test_a_choice_flag_refuses_other_words(capsys):
     except SystemExit as stop:
         assert stop.code == 2
     assert "invalid choice: 'fixmatch'" in capsys.readouterr().err
+
+
+def test_report_writes_a_finished_runs_text_and_figures(small_digits, tmp_path, capsys):
+    """`gpslib report RUN_DIR` after a run: what made it, its scores per class, the latch, and one PNG per figure."""
+    from conftest import tiny_cfg
+    from gpslib.train import train
+    history = train(tiny_cfg(small_digits, tmp_path / "run"), progress=False)
+    assert main(["report", str(tmp_path / "run")]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith(f"digits 1/4, GPS, {history.meta['teacher_iters']:,} phase-a + 6 it")
+    assert "S1" in out and "background" in out and "latch" in out and "**" not in out
+    pngs = sorted(p.name for p in (tmp_path / "run" / "report").iterdir())
+    assert pngs == ["latch.png", "losses.png", "miou.png", "predictions.png", "pseudo_labels.png"]
+    assert all((tmp_path / "run" / "report" / name).stat().st_size > 10_000 for name in pngs)

@@ -1,6 +1,6 @@
 """gpslib.book.explain and the method figures' helpers: chapters 2-6 get true properties of the real library, and what
 they hand the page fits it: no empty cell, no line wider than the column, no Python repr in a phrase."""
-import ast
+import inspect
 import math
 from types import SimpleNamespace
 
@@ -184,27 +184,15 @@ def test_filled_marks_missing_values():
     assert explain.listed(["a"]) == "a" and explain.listed([1, 2, 3]) == "1, 2 and 3"
 
 
-def _without_docstrings(source: str) -> str:
-    tree = ast.parse(source)
-    for node in ast.walk(tree):
-        body = getattr(node, "body", None)
-        if isinstance(body, list) and body and isinstance(body[0], ast.Expr) and \
-                isinstance(body[0].value, ast.Constant) and isinstance(body[0].value.value, str):
-            node.body = body[1:] or [ast.Pass()]
-    return ast.dump(tree)
-
-
-def test_code_listing_fits_the_column_and_is_the_same_code():
+def test_the_code_chapter_5_shows_fits_the_column():
+    """Chapter 5 shows ce ... guide_loss, pseudo_label and guide_objective verbatim (literalinclude): no line of
+    them may be wider than the page's code column."""
     from gpslib.train import gps
 
-    functions = (losses.ce, losses.sup_loss, losses.gps_loss, losses.cps_loss, losses.guide_loss, gps.pseudo_label,
-                 gps.guide_objective)
-    text = method.code_listing(*functions)
-    assert text.startswith("```python\n") and text.endswith("\n```")
-    code = text[len("```python\n"):-len("\n```")]
-    assert max(len(line) for line in code.splitlines()) <= COLUMN_CHARS
-    original = "\n\n".join(__import__("textwrap").dedent(__import__("inspect").getsource(f)) for f in functions)
-    assert _without_docstrings(code) == _without_docstrings(original)   # same statements, only re-wrapped
+    for f in (losses.ce, losses.sup_loss, losses.gps_loss, losses.cps_loss, losses.guide_loss, gps.pseudo_label,
+              gps.guide_objective):
+        wide = [line for line in inspect.getsource(f).splitlines() if len(line) > COLUMN_CHARS]
+        assert not wide, f"{f.__name__}: {wide}"
 
 
 def test_guide_table_adds_up_and_fills_the_weightless_row():

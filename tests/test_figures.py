@@ -17,7 +17,7 @@ from matplotlib.text import Text  # noqa: E402
 from PIL import Image  # noqa: E402
 
 from gpslib.book import experiments, explain, figures  # noqa: E402
-from gpslib.book.figures import style  # noqa: E402
+from gpslib.report import style  # noqa: E402
 from gpslib.data.palette import DIGIT_CLASSES, PALETTE, colorize  # noqa: E402
 from gpslib.history import History  # noqa: E402
 
@@ -247,7 +247,8 @@ def test_prediction_rows_feed_an_image_grid_with_a_key():
     torch.manual_seed(0)
     val = [(torch.randn(3, 16, 16), torch.randint(0, 3, (16, 16))) for _ in range(3)]
     data = SimpleNamespace(val=val, palette=PALETTE)
-    rows = figures.prediction_rows(torch.nn.Conv2d(3, 11, 1), data, n=2, eval_mode="whole", crop=16)
+    from gpslib.report.figures import prediction_rows
+    rows = prediction_rows(torch.nn.Conv2d(3, 11, 1), data, n=2, eval_mode="whole", crop=16)
     assert [len(r) for r in rows] == [2, 2, 2]
     fig = figures.image_grid(rows, row_labels=["image", "ground truth", "prediction of S1"], classes=DIGIT_CLASSES)
     assert {"background", "0", "1"} <= set(legend_labels(fig))

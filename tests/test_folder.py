@@ -416,6 +416,7 @@ def test_chapter_states_the_presets_true_numbers():
 
 
 def test_chapter_result_names_every_network_and_the_weakest_class():
+    from gpslib import report
     from gpslib.book import folder_demo
     from gpslib.history import History
     history = History(meta={"teacher_iters": 20, "max_iter": 10, "device": "cpu", "cpu_threads": 1, "n_labeled": 4,
@@ -423,14 +424,14 @@ def test_chapter_result_names_every_network_and_the_weakest_class():
     ious = {"teacher": [0.9, 0.5, 0.6], "student1": [0.95, 0.7, 0.31], "student2": [0.9, 0.6, 0.4]}
     history.evals = [{"iteration": 10, **{f"iou_{r}": v for r, v in ious.items()},
                       **{f"miou_{r}": float(np.mean(v)) for r, v in ious.items()}}]
-    phrase = folder_demo.result_phrase(history, NAMES)
+    phrase = report.result_phrase(history, NAMES)
     assert phrase == ("validation mIoU T 66.7 %, S1 65.3 %, S2 63.3 %; the weakest class IoU of each: T 50.0 % "
                       "(class cat), S1 31.0 % (class dog), S2 40.0 % (class dog)")
     table = folder_demo.iou_table(history, NAMES).splitlines()
     assert len(table) == 2 + len(NAMES) + 1                              # header, rule, classes, mIoU
     assert [cell.strip() for cell in table[-2].split("|")[1:-1]] == ["dog", "60.0", "31.0", "40.0"]
-    assert folder_demo.run_phrase(history) == ("20 phase-a + 10 main-loop iterations on the 1-thread CPU, on 4 "
-                                               "labeled and 8 unlabeled images, in 1.5 min")
+    assert report.run_phrase(history) == ("20 phase-a + 10 main-loop iterations on the 1-thread CPU, on 4 "
+                                          "labeled and 8 unlabeled images, in 1.5 min")
 
 
 def test_the_recorded_run_of_the_presets_command_learned_every_class():

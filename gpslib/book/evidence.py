@@ -21,7 +21,7 @@ from scipy import stats
 from ..history import History
 from ..paths import RESULTS_DIR
 from .experiments import EXPERIMENTS, load_results, result_path, variant_of
-from .run_report import METHOD_LABELS as METHODS
+from ..report.text import METHOD_LABELS as METHODS
 
 LEVEL = 0.95
 NBSP = "\u00a0"
@@ -243,3 +243,24 @@ def per_seed(frame: pd.DataFrame, experiment: str = "tables", score: str = "test
     table = table[[m for m in METHODS.values() if m in table]]
     table = table.reindex(sorted(table.index, key=lambda k: (Fraction(k[0]), k[1])))
     return table.astype(object).where(table.notna(), DASH)
+
+
+# ---------------------------------------------------------------- groups of runs
+def by_variant(runs: dict[str, History]) -> dict[str, list[History]]:
+    """Runs grouped by variant, their seeds together: {'merged': [merged, merged-s1, ...], ...}."""
+    groups: dict[str, list[History]] = {}
+    for name, h in runs.items():
+        groups.setdefault(variant_of(name), []).append(h)
+    return groups
+
+
+def describe_runs(histories: dict[str, History]) -> str:
+    """What made a group of runs, in one line: dataset, network, iterations per run (phase a + main), device."""
+    if not histories:
+        return "no recorded runs"
+
+    def values(field: str, part: str = "config") -> str:
+        return "/".join(dict.fromkeys(str(getattr(h, part).get(field, "?")) for h in histories.values()))
+    iters = [(h.meta.get("teacher_iters") or 0) + (h.meta.get("max_iter") or 0) for h in histories.values()]
+    span = f"{min(iters):,}" if min(iters) == max(iters) else f"{min(iters):,}–{max(iters):,}"
+    return f"{values('dataset')}, {values('backbone')}, {span} it per run, {values('device', 'meta')}"

@@ -19,7 +19,8 @@ from ..models import build_segmenter, count_parameters
 from ..train import gps
 from ..train.batch import assemble
 from ..train.schedule import fixed_teacher_lr
-from . import evidence, glue_md, run_report
+from ..report.text import latch_losses as _latch_losses
+from . import evidence, glue_md
 
 MISSING = "–"   # the book's mark for "no value" in a table cell
 
@@ -257,7 +258,7 @@ def raised_epochs(history) -> list[int]:
 
 def latch_losses(history) -> pd.DataFrame:
     """Per epoch of the main loop, the two sides of the latch test and the mean w(e) used."""
-    return run_report.latch_losses(history).rename(columns=LATCH_LABELS).round(3)
+    return _latch_losses(history).rename(columns=LATCH_LABELS).round(3)
 
 
 def latch_table(histories: dict) -> pd.DataFrame:
@@ -280,7 +281,7 @@ def teacher_lr_facts(histories: dict, frame: pd.DataFrame) -> dict[str, str]:
     """T's mean rise over the main loop under each recorded teacher lr, and the larger lr's effect on S1 (val),
     paired by seed with `evidence.gap`."""
     rise = {f"rise_{variant}": [100 * (h.final["miou_teacher"] - h.evals[0]["miou_teacher"]) for h in runs]
-            for variant, runs in run_report.by_variant(histories).items()}
+            for variant, runs in evidence.by_variant(histories).items()}
     s1 = evidence.gap(frame, ("teacher_lr", "larger"), ("teacher_lr", "literal"), "val")
     return {"rise_literal": MISSING, "rise_larger": MISSING, "s1_gap": f"{s1}", "s1_verdict": s1.verdict(),
             **{k: f"{np.mean(v):+.1f} points ({len(v)} seeds)" for k, v in rise.items()}}

@@ -14,7 +14,7 @@ from ..errors import GpslibError
 from ..history import History
 from ..paths import RESULTS_DIR
 from . import COLUMN_CHARS
-from .run_report import per_class_table
+from ..report.text import per_class_table
 
 PRESET_RUN = RESULTS_DIR / "folder" / "preset.json"   # the preset's own command on the chapter's tree
 FIELDS = ("num_classes", "crop_size", "batch_labeled", "batch_unlabeled", "epochs", "teacher_epochs", "backbone",
@@ -54,7 +54,7 @@ def damaged_check(root, damage) -> str:
 def tree_figure(data, n: int, rgb: int):
     """The first n labeled images and their masks as gpslib loads them (the first `rgb` masks were RGB)."""
     from ..data.palette import colorize
-    from .figures import image_grid
+    from ..report.figures import image_grid
     pairs = [data.labeled.load(i) for i in range(min(n, len(data.labeled)))]
     return image_grid([[im for im, _ in pairs], [colorize(m, data.palette) for _, m in pairs]],
                       row_labels=["image", "mask"], titles=data.labeled.ids[:len(pairs)],
@@ -85,61 +85,8 @@ def preset_rules() -> dict[str, str]:
                for name, cfg in nets.items()}}
 
 
-def made_by(history: History) -> str:
-    """A run's iterations and machine, which every figure of a run names."""
-    m = history.meta
-    where = m.get("gpu", "GPU") if str(m["device"]).startswith("cuda") else f"{m.get('cpu_threads', '?')}-thread CPU"
-    return f"{m['teacher_iters']:,} phase-a + {m['max_iter']:,} main-loop iterations on the {where}"
-
-
-def run_phrase(history: History) -> str:
-    """What a run trained, on what, where and how long: the facts a figure's title and the prose need."""
-    m = history.meta
-    return (f"{made_by(history)}, on {m['n_labeled']} labeled and {m['n_unlabeled']} unlabeled images, in "
-            f"{m['wall_time_s'] / 60:.1f} min")
-
-
-def result_phrase(history: History, names) -> str:
-    """The final mIoU of every network and its weakest class: a run has learned the classes when that is high."""
-    table = per_class_table(history, names)
-    means, table = ", ".join(f"{c} {v:.1f} %" for c, v in table.loc["mIoU"].items()), table.drop(index="mIoU")
-    lows = ", ".join(f"{net} {table[net].min():.1f} % (class {table[net].idxmin()})" for net in table.columns)
-    return f"validation mIoU {means}; the weakest class IoU of each: {lows}"
-
-
 def iou_table(history: History, names) -> str:
     return per_class_table(history, names).round(1).rename_axis("class").to_markdown(floatfmt=".1f")
-
-
-def curves_figure(history: History, what: str):
-    """Validation mIoU of T through phase a, then of T, S1 and S2 through the main loop."""
-    from .figures import style
-    (fig, ax), start = style.figure(3.4), history.meta["teacher_iters"]
-    for label, rows, role, colour, marker in (("T in phase a", history.teacher_evals, "teacher", style.PHASE_A, "s"),
-                                              ("T", history.evals, "teacher", style.FEEDBACK, "s"),
-                                              ("S1", history.evals, "student1", style.GUIDE, "o"),
-                                              ("S2", history.evals, "student2", "#2ca02c", "^")):
-        shift = 0 if "phase a" in label else start
-        ax.plot([shift + r["iteration"] for r in rows], [100 * r[f"miou_{role}"] for r in rows], color=colour,
-                marker=marker, ms=4, label=label if shift == 0 else f"{label} in the main loop")
-    ax.axvline(start, color="#999999", lw=1, ls=":")
-    ax.set(xlabel="iteration (phase a, then the main loop)", ylabel="validation mIoU (%)")
-    style.legend_below(fig, *ax.get_legend_handles_labels(), ncol=2)
-    past = "past" if history.final["miou_student1"] > history.final["miou_teacher"] else "towards"
-    return style.finish(fig, f"Validation mIoU on {what}, {made_by(history)}: the teacher learns in phase a, "
-                             f"then the students climb from zero {past} it")
-
-
-def prediction_figure(history: History, data, n: int, device: str, what: str):
-    """The first n validation images, their masks and S1's prediction from the run's last.pt."""
-    from ..predict import load_network
-    from .figures import image_grid, prediction_rows
-    net, cfg = load_network(history.path.parent / "last.pt", "student1", device)
-    rows = prediction_rows(net, data, n, cfg.eval_mode, cfg.eval_crop or cfg.crop_size, device)
-    return image_grid(rows, row_labels=["image", "mask", "S1"], titles=data.val.ids[:len(rows[0])],
-                      title=f"S1 on the first {len(rows[0])} validation images of {what} after {made_by(history)}: "
-                            f"compare the bottom row with the masks, digit by digit: place, shape and colour",
-                      classes=data.class_names, palette=data.palette)
 
 
 def recorded_text(history: History) -> str:

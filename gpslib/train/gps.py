@@ -38,8 +38,10 @@ def no_timer(_phase: str) -> AbstractContextManager:
 
 
 def pseudo_label(net: nn.Module, batch: Batch, mode: str = "eval") -> Tensor:
-    """argmax of one network on the unmixed X^u, mixed like the inputs (Y^t, or Y^{s_k} under CutMix)."""
-    return batch.mixed(losses.label_map(predict_no_grad(net, batch.x_u, mode)))
+    """argmax of one network on the unmixed X^u, mixed like the inputs (Y^t,
+    or Y^{s_k} under CutMix)."""
+    logits = predict_no_grad(net, batch.x_u, mode)
+    return batch.mixed(losses.label_map(logits))
 
 
 def feedback_label(s1: nn.Module, s2: nn.Module, batch: Batch, mode: str = "eval") -> Tensor:
@@ -64,36 +66,45 @@ def cps_on_labeled(cfg, t: nn.Module | None, batch: Batch) -> bool:
     return t is None and batch.boxes is None
 
 
-def guide_objective(t: nn.Module | None, s1: nn.Module, s2: nn.Module, batch: Batch, cfg,
-               alpha_scale: float = 1.0, timer: Timer = no_timer) -> tuple[Tensor, dict[str, Tensor]]:
-    """Eq. 7 for the current students; t=None (or use_gps off) leaves L_gps out, as in CPS."""
-    use_u = batch.x_u is not None and ((cfg.use_gps and t is not None) or cfg.use_cps)
+def guide_objective(t: nn.Module | None, s1: nn.Module, s2: nn.Module,
+                    batch: Batch, cfg, alpha_scale: float = 1.0,
+                    timer: Timer = no_timer) -> tuple[Tensor, dict]:
+    """Eq. 7 for the current students; t=None (or use_gps off) leaves L_gps
+    out, as in CPS."""
+    mode = cfg.pseudo_label_mode
+    use_u = batch.x_u is not None and (
+        (cfg.use_gps and t is not None) or cfg.use_cps)
     y_t = None
     if use_u and cfg.use_gps and t is not None:
         with timer("teacher pseudo-labels"):
-            y_t = pseudo_label(t, batch, cfg.pseudo_label_mode)                  # Y^t
+            y_t = pseudo_label(t, batch, mode)                        # Y^t
     if use_u and cfg.use_cps and batch.boxes is not None:
-        with timer("student pseudo-labels"):   # under CutMix, Y^{s_k} come from the unmixed images, then mixed
-            y_s1 = pseudo_label(s1, batch, cfg.pseudo_label_mode)
-            y_s2 = pseudo_label(s2, batch, cfg.pseudo_label_mode)
+        # under CutMix, Y^{s_k} come from the unmixed images, then mixed
+        with timer("student pseudo-labels"):
+            y_s1 = pseudo_label(s1, batch, mode)
+            y_s2 = pseudo_label(s2, batch, mode)
     with timer("guide forward"):
         x_in = batch.mixed(batch.x_u) if use_u else None
         l1, u1 = _forward_split(s1, batch.x_l, x_in)
         l2, u2 = _forward_split(s2, batch.x_l, x_in)
-        terms = {"sup_s": losses.sup_loss(l1, l2, batch.y_l)}                   # eq. 4
+        terms = {"sup_s": losses.sup_loss(l1, l2, batch.y_l)}         # eq. 4
         l_gps = l_cps = None
         if y_t is not None:
-            l_gps = terms["gps"] = losses.gps_loss(u1, u2, y_t)                  # eq. 5
+            l_gps = terms["gps"] = losses.gps_loss(u1, u2, y_t)       # eq. 5
         if use_u and cfg.use_cps:
-            if batch.boxes is None:   # CPS without CutMix: each student's own training forward, detached
+            if batch.boxes is None:
+                # CPS without CutMix: each student's own training forward
                 y_s1 = losses.label_map(u1.detach())
                 y_s2 = losses.label_map(u2.detach())
-            if cps_on_labeled(cfg, t, batch):   # CPS's reference: its cross loss on X^l and X^u alike
+            if cps_on_labeled(cfg, t, batch):
+                # CPS's reference: its cross loss on X^l and X^u alike
                 u1, u2 = torch.cat([l1, u1]), torch.cat([l2, u2])
                 y_s1 = torch.cat([losses.label_map(l1.detach()), y_s1])
                 y_s2 = torch.cat([losses.label_map(l2.detach()), y_s2])
-            l_cps = terms["cps"] = losses.cps_loss(u1, u2, y_s1, y_s2)          # eq. 6
-        loss = losses.guide_loss(terms["sup_s"], l_gps, l_cps, cfg.alpha * alpha_scale, cfg.beta)   # eq. 7
+            l_cps = losses.cps_loss(u1, u2, y_s1, y_s2)               # eq. 6
+            terms["cps"] = l_cps
+        loss = losses.guide_loss(terms["sup_s"], l_gps, l_cps,        # eq. 7
+                                 cfg.alpha * alpha_scale, cfg.beta)
     terms["guide"] = loss
     return loss, terms
 

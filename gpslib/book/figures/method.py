@@ -1,9 +1,7 @@
-"""The method's figures (chapters 1-6): the GPS diagram, image grids and the rows they show (scenes, the training
-transform, CutMix, a guide step), phase a, the ramp-up and its latch."""
+"""The method's figures (chapters 1-6): the GPS diagram, the image rows `image_grid` shows (scenes, the training
+transform, CutMix, a guide step, pseudo-labels), phase a and the ramp-up."""
 from __future__ import annotations
 
-import inspect
-import textwrap
 from fractions import Fraction
 
 import numpy as np
@@ -15,11 +13,8 @@ from ...data.cutmix import box_masks, mix
 from ...data.palette import colorize, palette_for
 from ...data.transforms import denormalize
 from ...losses import gaussian_rampup
-from .. import COLUMN_CHARS
-from ..run_report import describe_run, latch_text, running_mean
-from .style import (FEEDBACK, FIG_WIDTH_IN, GUIDE, OVERLAP_STYLES, PAGE_WIDTH_IN, PHASE_A, SMALL_PT, TEXT_PT,
-                    TITLE_PT, blank, class_key, coincident_labels, figure, finish, label_map_cells, legend_below,
-                    loss_axis, wrap)
+from ...report.style import (FEEDBACK, FIG_WIDTH_IN, GUIDE, OVERLAP_STYLES, PAGE_WIDTH_IN, PHASE_A, SMALL_PT,
+                             TEXT_PT, TITLE_PT, blank, coincident_labels, figure, finish, legend_below, loss_axis, wrap)
 
 
 def _box(ax, xy, text, color, width=0.2, height=0.13, fontsize=13):
@@ -82,64 +77,6 @@ def gps_diagram(figsize=(FIG_WIDTH_IN, 5.0)):
     legend_below(fig, handles, labels, fontsize=SMALL_PT * scale, ncol=1)    # one step per line, in order
     ax.set_title("GPS: one teacher, two students; every iteration runs (b) then (c)", fontsize=TITLE_PT * scale)
     return finish(fig)
-
-
-def image_grid(rows, titles=None, row_labels=None, title="", cell=1.7, classes=None, palette=None,
-               key: bool = True):
-    """A grid of uint8 HxWx3 images (a list of rows), sized to the page; `titles` label the cells in reading order.
-
-    Cells that are label maps in `palette` (every pixel a class colour; default: the digits' classes and colours)
-    get a key to the classes they show under the grid (key=False: none).
-    """
-    from ...data.palette import DIGIT_CLASSES, PALETTE
-    classes = list(DIGIT_CLASSES if classes is None else classes)
-    palette = PALETTE if palette is None else np.asarray(palette)
-    n_rows, n_cols = len(rows), max(len(r) for r in rows)
-    images = [image for row in rows for image in row]
-    maps = [im for im, flag in zip(images, label_map_cells(images, palette, len(classes))) if flag] if key else []
-    side = 0.45 if row_labels is not None else 0.0                 # room for the row labels
-    cell = min(cell, (FIG_WIDTH_IN - side - 0.1) / n_cols)
-    cell_title = 0.3 if titles is not None and any(titles) else 0.04
-    heading = (wrap(title, TITLE_PT).count("\n") + 1) * 0.2 + 0.1 if title else 0.0
-    shown = len({tuple(c) for im in maps for c in np.unique(np.asarray(im).reshape(-1, 3), axis=0)})
-    key_rows = -(-shown // 6) if maps else 0
-    height = n_rows * (cell + cell_title) + heading + (0.3 + 0.22 * key_rows if maps else 0.0) + 0.1
-    fig, axes = figure(height, n_rows, n_cols, squeeze=False)
-    for r in range(n_rows):
-        for c in range(n_cols):
-            ax = axes[r][c]
-            ax.set(xticks=[], yticks=[])
-            if c < len(rows[r]):
-                ax.imshow(rows[r][c], interpolation="nearest")
-            else:
-                ax.axis("off")
-            k = r * n_cols + c
-            if titles is not None and k < len(titles) and titles[k]:
-                ax.set_title(wrap(titles[k], SMALL_PT, cell), fontsize=SMALL_PT)
-        if row_labels is not None and r < len(row_labels):
-            axes[r][0].set_ylabel(wrap(row_labels[r], TEXT_PT, cell), fontsize=TEXT_PT)
-    if maps:
-        class_key(fig, maps, classes, palette)
-    if title:
-        fig.suptitle(wrap(title, TITLE_PT, FIG_WIDTH_IN - 0.15), fontsize=TITLE_PT)
-    _fit_height(fig, axes)
-    return finish(fig, title)
-
-
-def _fit_height(fig, axes, rounds: int = 3) -> None:
-    """Make the figure just as tall as its rows of images need: constrained layout gives each row the height
-    left over, and an image (aspect kept) would float in the spare room or shrink below its cell width."""
-    for _ in range(rounds):
-        fig.canvas.draw()
-        need = 0.0
-        for row in axes:
-            wants = [ax.get_position(original=True).width * fig.get_figwidth() * ax.images[0].get_size()[0]
-                     / ax.images[0].get_size()[1] - ax.get_position(original=True).height * fig.get_figheight()
-                     for ax in row if ax.images]
-            need += max(wants, default=0.0)
-        if abs(need) < 0.02:
-            break
-        fig.set_figheight(max(1.0, fig.get_figheight() + need))
 
 
 def scene_rows(dataset, indices, name: str = "digits") -> list[list[np.ndarray]]:
@@ -286,103 +223,3 @@ def rampup_curves(table, title="", max_epochs=None):
     ax.set_xticks(range(0, e_max + 1))
     legend_below(fig, handles, labels)
     return finish(fig, title)
-
-
-def latch_plot(history, title: str | None = None, smooth_window: int | None = 1):
-    """A run's ramp-up: L^s_sup/2 and L^t_sup per iteration (running mean over `smooth_window`, None: about 1/15
-    of the run), epoch boundaries, the latch, and the w(e) (and alpha scale of the ramp-down) actually used.
-    """
-    frame = history.frame("iterations")
-    fig, (ax, w_ax) = figure(5.2, 2, 1, sharex=True, height_ratios=[2, 1])
-    title = f"Adaptive ramp-up (eq. 9) — {describe_run(history)}" if title is None else title
-    if "w" not in frame:
-        ax.axis("off")
-        w_ax.axis("off")
-        blank(ax, latch_text(history), width_in=FIG_WIDTH_IN - 0.3)
-        return finish(fig, title)
-    window = smooth_window or max(1, len(frame) // 15)
-    mean = f" ({window}-it mean)" if window > 1 else ""
-    handles = [ax.plot(frame["iteration"], running_mean(frame["sup_s"] / 2, window), color=GUIDE)[0],
-               ax.plot(frame["iteration"], running_mean(frame["sup_t"], window), color=FEEDBACK)[0]]
-    labels = ["$L^s_{sup}/2$ (students)", "$L^t_{sup}$ (teacher)"]
-    ax.set_ylabel(wrap(f"cross-entropy on $X^l${mean}", TEXT_PT, 3.0))
-    loss_axis(ax, np.concatenate([line.get_ydata() for line in handles]))
-    handles.append(w_ax.step(frame["iteration"], frame["w"], where="post", color=FEEDBACK, lw=2)[0])
-    labels.append("$w(e)$ used")
-    if "alpha_scale" in frame and (frame["alpha_scale"] != 1).any():
-        handles.append(w_ax.step(frame["iteration"], frame["alpha_scale"], where="post", ls="--", color=GUIDE)[0])
-        labels.append(r"$\alpha$ scale (ramp-down)")
-    w_ax.set(xlabel="iteration (after phase a)", ylabel="$w(e)$", ylim=(0, 1.08))
-    marks = _epoch_marks((ax, w_ax), frame, history.latch)
-    legend_below(fig, handles + [h for h, _ in marks], labels + [label for _, label in marks])
-    return finish(fig, title)
-
-
-def _epoch_marks(axes, frame, latch: dict) -> list[tuple]:
-    """Epoch boundaries (grey) and the latch (dashed) on every axis; their (handle, label) for the legend."""
-    starts, at = frame.groupby("epoch")["iteration"].min().values[1:], latch.get("latched_iteration")
-    for axis in axes:
-        for s in starts:
-            axis.axvline(s - 0.5, color="0.75", lw=0.8, zorder=0)
-        if at is not None:
-            axis.axvline(at + 0.5, color="black", ls="--", lw=1.5)
-    marks = [(Line2D([], [], color="0.75", lw=0.8), "epoch boundary")] if len(starts) else []
-    if at is not None:
-        marks.append((Line2D([], [], color="black", ls="--", lw=1.5), f"latch (end of epoch {latch['latched_epoch']})"))
-    return marks
-
-
-# ------------------------------------------------------------------ the method's code, as the page shows it
-def code_listing(*functions, width: int = COLUMN_CHARS) -> str:
-    """The library's own source as a Markdown code block (for `say`) whose lines fit the page and stay the same
-    Python, so a chapter shows the code that runs, not a copy."""
-    blocks = ["\n".join(_fit(textwrap.dedent(inspect.getsource(f)).splitlines(), width)) for f in functions]
-    return "```python\n" + "\n\n".join(blocks) + "\n```"
-
-
-def _fit(lines: list[str], width: int) -> list[str]:
-    """Each long line as shorter ones: a docstring or comment wrapped, a trailing comment moved above its code,
-    code broken inside brackets after the rightmost comma (or before an and/or) that fits."""
-    out, in_doc, depth = [], False, 0
-    for line in lines:
-        indent, text = line[:len(line) - len(line.lstrip())], line.strip()
-        doc = in_doc or text.startswith('"""')
-        in_doc ^= line.count('"""') % 2 == 1
-        code, _, comment = line.partition("  # ")
-        if doc or text.startswith("#"):
-            mark = "# " if text.startswith("#") else ""
-            out += textwrap.wrap(text.removeprefix("#").strip() if mark else text, width, initial_indent=indent + mark,
-                                 subsequent_indent=indent + mark, break_long_words=False, break_on_hyphens=False)
-        elif comment and code.strip() and len(line) > width:
-            out += _fit([indent + "# " + comment.strip(), code.rstrip()], width)
-        else:
-            out += _break(line, width, [len(indent)] * depth) if len(line) > width else [line]
-            depth = len(_scan(line, [0] * depth)[0])
-    return out or [""]
-
-
-def _scan(line: str, opened: list[int], width: int = 10**9):
-    """The brackets still open after `line` (their columns) and where it can break within `width`: the rightmost
-    place in the shallowest brackets, outside strings, as (column, alignment), or None."""
-    opened, cut, quote, level = list(opened), None, None, 10**9
-    for k, ch in enumerate(line):
-        if quote:
-            quote = None if ch == quote else quote
-        elif ch in "\"'":
-            quote = ch
-        elif ch in "([{":
-            opened.append(k + 1)
-        elif ch in ")]}" and opened:
-            opened.pop()
-        elif opened and k < width - 1 and len(opened) <= level and (ch == "," or line.startswith((" and ", " or "), k)):
-            cut, level = (k + (ch == ","), opened[-1]), len(opened)
-    return opened, cut
-
-
-def _break(line: str, width: int, opened: list[int]) -> list[str]:
-    """A long code line broken where `_scan` says, the rest aligned under its bracket (and broken again)."""
-    cut = _scan(line, opened, width)[1]
-    rest = " " * cut[1] + line[cut[0]:].strip() if cut else line
-    if not cut or len(rest) >= len(line):
-        return [line]
-    return [line[:cut[0]].rstrip()] + _break(rest, width, opened)

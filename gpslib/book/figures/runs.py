@@ -2,133 +2,49 @@
 from __future__ import annotations
 
 from fractions import Fraction
-from pathlib import Path
 
 import numpy as np
 from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
-from matplotlib.ticker import MaxNLocator
 
-from ..experiments import variant_of
+import pandas as pd
+
 from ...history import History
-from ..run_report import (FULL_VARIANTS, LOSS_LABELS, METHOD_LABELS, ROLE_LABELS, by_variant, describe_run,
-                          describe_runs, fps_flow, loss_frame, miou_frame, running_mean)
-from .method import image_grid
-from .style import (METHOD_COLORS, OVERLAP_STYLES, TEXT_PT, blank, coincident_labels, figure, finish,
-                    legend_below, loss_axis, wrap, zoom_after_start)
+from ...report.figures import image_grid, x_epochs
+from ...report.style import (METHOD_COLORS, OVERLAP_STYLES, TEXT_PT, blank, coincident_labels, figure, finish,
+                             legend_below)
+from ...report.text import METHOD_LABELS, ROLE_LABELS, describe_run, running_mean
+from ..evidence import by_variant, describe_runs
+from ..experiments import variant_of
 
-TERM_COLORS = {term: f"C{i}" for i, term in enumerate(LOSS_LABELS)}   # a loss term keeps its colour in every panel
+# Fig. 4's bars: the `full` experiment's variants, in the paper's order.
+FULL_VARIANTS = {"supervised-all": "SupOnly, every label", "gps-1_2": "GPS, 1/2",
+                 "gps-dagger-all": "GPS-dagger, every label"}
+
+def miou_frame(histories: dict[str, History], roles=("student1", "teacher")) -> pd.DataFrame:
+    """Every evaluation, long format: run, variant, method, partition, epoch, network, mIoU (%)."""
+    rows = [{"run": name, "variant": variant_of(name), "method": METHOD_LABELS.get(h.config.get("method"), "?"),
+             "partition": h.config.get("partition"), "epoch": ev["epoch"], "network": ROLE_LABELS[role],
+             "mIoU (%)": 100 * ev[f"miou_{role}"]}
+            for name, h in histories.items() for ev in h.evals for role in roles if f"miou_{role}" in ev]
+    return pd.DataFrame(rows, columns=["run", "variant", "method", "partition", "epoch", "network", "mIoU (%)"])
+
+
+def fps_flow(runs: dict[str, History], epochs: float = 1.0) -> pd.DataFrame:
+    """L_fps per iteration over the first `epochs` epochs of each run, long format (run, variant, iteration)."""
+    parts = []
+    for name, h in runs.items():
+        it = h.frame("iterations")
+        if "fps" in it:
+            part = it[it["iteration"] < epochs * h.meta.get("iters_per_epoch", len(it))]
+            parts.append(pd.DataFrame({"run": name, "variant": variant_of(name), "iteration": part["iteration"],
+                                       "L_fps": part["fps"]}))
+    columns = ["run", "variant", "iteration", "L_fps"]
+    return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=columns)
+
+
 NETWORK_STYLES = {"S1": dict(ls="-", marker="o"), "S2": dict(ls=(0, (1, 1)), marker="^"),
                   "T": dict(ls=(0, (5, 2)), marker="s")}
-
-
-def _axes_width(ax) -> float:
-    """Width of an axes in inches once laid out (a first guess from its position before that)."""
-    return ax.figure.get_figwidth() * ax.get_position().width
-
-
-def _xlabel(ax, label: str, note: str) -> None:
-    """An epoch axis: whole epochs, and a label with a second line for what lies off the axis, wrapped to the
-    panel."""
-    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
-    ax.set_xlabel(wrap(label + (f"\n{note}" if note else ""), TEXT_PT, max(_axes_width(ax), 1.5)))
-
-
-def plot_losses(history: History, smooth: int | None = None):
-    """Every loss term per iteration (running mean), phase a on the left, the main loop on the right; one colour
-    per term in both panels and one key below them."""
-    frame = loss_frame(history)
-    phases = list(dict.fromkeys(frame["phase"]))
-    fig, axes = figure(3.6, 1, max(1, len(phases)), squeeze=False,
-                       width_ratios=[1, 2.2] if len(phases) == 2 else None)
-    if not phases:
-        axes[0][0].axis("off")
-        blank(axes[0][0], "No loss was logged in this run.")
-        return finish(fig, f"Loss terms — {describe_run(history)}")
-    handles: dict[str, Line2D] = {}
-    for ax, phase in zip(axes[0], phases):
-        part = frame[frame["phase"] == phase]
-        window = smooth or max(1, part["iteration"].nunique() // 15)
-        for term, rows in part.groupby("term", sort=False):
-            line, = ax.plot(rows["iteration"], running_mean(rows["value"], window), color=TERM_COLORS[term], lw=1.6)
-            handles.setdefault(term, line)
-        loss_axis(ax, np.concatenate([line.get_ydata() for line in ax.lines]))
-        mean = f", {window}-it mean" if window > 1 else ""
-        ax.set_title(wrap(f"phase {phase}{mean}", TEXT_PT, _axes_width(ax)), fontsize=TEXT_PT)
-        ax.set_xlabel("iteration" if phase.startswith("a") else "iteration after phase a")
-    axes[0][0].set_ylabel("cross-entropy (running mean)")
-    terms = [t for t in LOSS_LABELS if t in handles]
-    legend_below(fig, [handles[t] for t in terms], [LOSS_LABELS[t] for t in terms])
-    return finish(fig, f"Loss terms — {describe_run(history)}")
-
-
-def plot_pseudo_label_accuracy(history: History):
-    """Pixel accuracy of Y^t (teacher) and Y^s-bar (students' average) on unlabeled images, per evaluation; the
-    y range spans the trained epochs, and curves that coincide are drawn once and said to."""
-    ev = history.frame("evals")
-    fig, ax = figure(3.6)
-    if not {"acc_teacher", "acc_students"} & set(ev):
-        ax.axis("off")
-        blank(ax, "No pseudo-label accuracy: the unlabeled images of this run have\n"
-                  "no hidden masks to score them against (a folder's unlabeled images),\n"
-                  "or the method makes no pseudo-labels.")
-        return finish(fig, describe_run(history))
-    names = {"acc_teacher": "teacher $Y^t$", "acc_students": r"students' average $Y^{\bar s}$",
-             "agreement": "agreement of the two students"}
-    curves = {label: (ev["epoch"].to_numpy(), 100 * ev[column].to_numpy())
-              for column, label in names.items() if column in ev}
-    note = zoom_after_start(ax, curves, start=1.0)
-    low, high = ax.get_ylim() if note else (min(np.nanmin(y) for _, y in curves.values()),
-                                            max(np.nanmax(y) for _, y in curves.values()))
-    colours = dict(zip(curves, ("C0", "C1", "C2")))
-    markers = dict(zip(curves, ("o", "s", "^")))
-    handles, labels = [], []
-    for k, (group, label) in enumerate(coincident_labels(curves, tol=0.005 * (high - low), what="evaluation")):
-        x, y = curves[group[0]]
-        line, = ax.plot(x, y, color=colours[group[0]], marker=markers[group[0]], ms=7 - 1.5 * min(k, 2),
-                        **OVERLAP_STYLES[min(k, len(OVERLAP_STYLES) - 1)] | {"lw": 2.2 - 0.4 * min(k, 2)})
-        handles.append(line)
-        labels.append(label)
-    ax.set_ylabel("pixel accuracy (%)")
-    _xlabel(ax, "epoch (0 = start of the main loop)", note)
-    n = history.config.get("pseudo_eval_images")
-    ax.set_title(f"Pseudo-labels vs the hidden masks of {n} unlabeled images", fontsize=TEXT_PT)
-    legend_below(fig, handles, labels)
-    return finish(fig, describe_run(history))
-
-
-def prediction_rows(net, data, n: int, eval_mode: str, crop: int, device: str = "cpu"):
-    """Three image rows for the first n validation images: the images, their ground truth and the network's
-    prediction, coloured with the data's palette."""
-    import torch
-
-    from ...data.palette import colorize
-    from ...data.transforms import denormalize
-    from ...evaluate import predict_logits
-    from ...losses import label_map
-    rows: list[list[np.ndarray]] = [[], [], []]
-    for i in range(min(n, len(data.val))):
-        x, y = data.val[i]
-        with torch.inference_mode():
-            pred = label_map(predict_logits(net, x[None].to(device), mode=eval_mode, crop=crop))[0].cpu()
-        for row, image in zip(rows, (denormalize(x), colorize(y, data.palette), colorize(pred, data.palette))):
-            row.append(image)
-    return rows
-
-
-def prediction_panel(out_dir: str | Path, n: int = 4, role: str = "student1", device: str = "cpu", data=None):
-    """Image / ground truth / prediction of `role` on the first n validation images of a run's checkpoint, one
-    row each, with a key to the class colours."""
-    from ...data import build_datasets
-    from ...predict import load_network
-    net, cfg = load_network(Path(out_dir) / "last.pt", role, device)
-    data = data or build_datasets(cfg)
-    rows = prediction_rows(net, data, n, cfg.eval_mode, cfg.eval_crop or cfg.crop_size, device)
-    history = History.load(out_dir) if (Path(out_dir) / "history.json").is_file() else None
-    made = describe_run(history) if history else f"{cfg.dataset} {cfg.partition}"
-    return image_grid(rows, row_labels=["image", "ground truth", f"prediction of {ROLE_LABELS[role]}"],
-                      titles=[f"val {i}" for i in range(len(rows[0]))], title=f"Validation images — {made}",
-                      classes=data.class_names, palette=data.palette)
 
 
 def _snapshot_scenes(history: History, split: str, n: int, data=None):
@@ -251,7 +167,7 @@ def plot_miou_curves(histories: dict[str, History], roles=("student1", "teacher"
                 ax.fill_between(stats.index, stats["min"], stats["max"], color=colours[hue], alpha=0.15, lw=0)
         ax.set_ylim(0, 10 * np.ceil(frame["mIoU (%)"].max() / 10 + 0.05))     # every panel from 0, one scale
         ax.set_title(f"partition {partition}", fontsize=TEXT_PT)
-        _xlabel(ax, "epoch", "")
+        x_epochs(ax, "epoch", "")
     axes[0][0].set_ylabel("validation mIoU (%)")
     handles = [Line2D([], [], color=colours[h], lw=2.5) for h in hues]
     handles += [Line2D([], [], color="black", lw=1.5, ms=5, **NETWORK_STYLES.get(n, {})) for n in networks]
@@ -337,7 +253,6 @@ def collapse_curves(histories: dict[str, History], truth: float | None = None):
     rows = [(str(h.config.get("partition")), METHOD_LABELS[h.config["method"]], e["epoch"],
              100 * (e["background_student1"] + e["background_student2"]) / 2, 100 * e["agreement_students"])
             for h in histories.values() for e in h.evals if "agreement_students" in e]
-    import pandas as pd
     frame = pd.DataFrame(rows, columns=["partition", "method", "epoch", "background", "agreement_students"])
     partitions = sorted(set(frame["partition"]), key=Fraction) or ["none"]
     fig, axes = figure(4.6, 2, len(partitions), squeeze=False, sharex="col")
@@ -356,7 +271,7 @@ def collapse_curves(histories: dict[str, History], truth: float | None = None):
             if row == 0:
                 ax.set_title(f"partition {partition}", fontsize=TEXT_PT)
             else:
-                _xlabel(ax, "epoch", "")
+                x_epochs(ax, "epoch", "")
     methods = [m for m in METHOD_LABELS.values() if m in set(frame["method"])]
     handles = [Line2D([], [], color=METHOD_COLORS[m], lw=2.5) for m in methods]
     labels = list(methods)

@@ -1,5 +1,5 @@
-"""One run, or a group of runs, as the book shows them: the line that says what made it, its final scores per
-network and class, its losses and evaluations as long tables for the figures, and where its latch fired."""
+"""One run in words and tables: the line that says what made it, its final scores per network and class, whether
+it learned, where its latch fired, and its losses as a long table for the figures."""
 from __future__ import annotations
 
 import numpy as np
@@ -7,7 +7,6 @@ import pandas as pd
 
 from ..history import History
 from ..models import ROLES
-from .experiments import variant_of
 
 ROLE_LABELS = {"teacher": "T", "student1": "S1", "student2": "S2"}
 METHOD_LABELS = {"gps": "GPS", "cps": "CPS", "supervised": "SupOnly"}
@@ -15,9 +14,6 @@ METHOD_LABELS = {"gps": "GPS", "cps": "CPS", "supervised": "SupOnly"}
 LOSS_LABELS = {"sup": "$L_{sup}$", "sup_s": "$L^s_{sup}$", "gps": "$L_{gps}$", "cps": "$L_{cps}$",
                "sup_t": "$L^t_{sup}$", "fps": "$L_{fps}$", "guide": "$L_{guide}$ (eq. 7)",
                "feedback": "$L_{fb}$ (eq. 10)"}
-# Fig. 4's bars: the `full` experiment's variants, in the paper's order.
-FULL_VARIANTS = {"supervised-all": "SupOnly, every label", "gps-1_2": "GPS, 1/2",
-                 "gps-dagger-all": "GPS-dagger, every label"}
 
 
 def describe_run(history: History) -> str:
@@ -27,18 +23,6 @@ def describe_run(history: History) -> str:
     epochs = f" (E\u00a0=\u00a0{c.get('epochs')} × {m['iters_per_epoch']})" if m.get("iters_per_epoch") else ""
     return (f"{c.get('dataset')} {c.get('partition')}, {METHOD_LABELS.get(c.get('method'), c.get('method'))}, "
             f"{teacher}{m.get('max_iter', 0):,} it{epochs}, {c.get('backbone')}, {m.get('device', '?')}")
-
-
-def describe_runs(histories: dict[str, History]) -> str:
-    """What made a group of runs, in one line: dataset, network, iterations per run (phase a + main), device."""
-    if not histories:
-        return "no recorded runs"
-
-    def values(field: str, part: str = "config") -> str:
-        return "/".join(dict.fromkeys(str(getattr(h, part).get(field, "?")) for h in histories.values()))
-    iters = [(h.meta.get("teacher_iters") or 0) + (h.meta.get("max_iter") or 0) for h in histories.values()]
-    span = f"{min(iters):,}" if min(iters) == max(iters) else f"{min(iters):,}–{max(iters):,}"
-    return f"{values('dataset')}, {values('backbone')}, {span} it per run, {values('device', 'meta')}"
 
 
 def roles_of(history: History) -> list[str]:
@@ -61,6 +45,28 @@ def per_class_table(history: History, class_names: list[str]) -> pd.DataFrame:
     table.loc["mIoU"] = [100 * history.final[f"miou_{r}"] for r in roles_of(history)]
     return table.round(1)
 
+
+def made_by(history: History) -> str:
+    """A run's iterations and machine, which every figure of a run names."""
+    m = history.meta
+    where = m.get("gpu", "GPU") if str(m["device"]).startswith("cuda") else f"{m.get('cpu_threads', '?')}-thread CPU"
+    phase_a = f"{m['teacher_iters']:,} phase-a + " if m.get("teacher_iters") else ""
+    return f"{phase_a}{m['max_iter']:,} main-loop iterations on the {where}"
+
+
+def run_phrase(history: History) -> str:
+    """What a run trained, on what, where and how long: the facts a figure's title and the prose need."""
+    m = history.meta
+    return (f"{made_by(history)}, on {m['n_labeled']} labeled and {m['n_unlabeled']} unlabeled images, in "
+            f"{m['wall_time_s'] / 60:.1f} min")
+
+
+def result_phrase(history: History, names) -> str:
+    """The final mIoU of every network and its weakest class: a run has learned the classes when that is high."""
+    table = per_class_table(history, names)
+    means, table = ", ".join(f"{c} {v:.1f} %" for c, v in table.loc["mIoU"].items()), table.drop(index="mIoU")
+    lows = ", ".join(f"{net} {table[net].min():.1f} % (class {table[net].idxmin()})" for net in table.columns)
+    return f"validation mIoU {means}; the weakest class IoU of each: {lows}"
 
 def learned_text(history: History, class_names: list[str], floor: float = 0.01) -> str:
     """How many classes each network segments at all (IoU above `floor`), so that a too-short run says so first."""
@@ -114,34 +120,4 @@ def loss_frame(history: History) -> pd.DataFrame:
         parts += [pd.DataFrame({"phase": "b/c: main loop", "iteration": it["iteration"], "term": term,
                                 "value": it[term]}) for term in LOSS_LABELS if term in it]
     columns = ["phase", "iteration", "term", "value"]
-    return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=columns)
-
-
-def miou_frame(histories: dict[str, History], roles=("student1", "teacher")) -> pd.DataFrame:
-    """Every evaluation, long format: run, variant, method, partition, epoch, network, mIoU (%)."""
-    rows = [{"run": name, "variant": variant_of(name), "method": METHOD_LABELS.get(h.config.get("method"), "?"),
-             "partition": h.config.get("partition"), "epoch": ev["epoch"], "network": ROLE_LABELS[role],
-             "mIoU (%)": 100 * ev[f"miou_{role}"]}
-            for name, h in histories.items() for ev in h.evals for role in roles if f"miou_{role}" in ev]
-    return pd.DataFrame(rows, columns=["run", "variant", "method", "partition", "epoch", "network", "mIoU (%)"])
-
-
-def by_variant(runs: dict[str, History]) -> dict[str, list[History]]:
-    """Runs grouped by variant, their seeds together: {'merged': [merged, merged-s1, ...], ...}."""
-    groups: dict[str, list[History]] = {}
-    for name, h in runs.items():
-        groups.setdefault(variant_of(name), []).append(h)
-    return groups
-
-
-def fps_flow(runs: dict[str, History], epochs: float = 1.0) -> pd.DataFrame:
-    """L_fps per iteration over the first `epochs` epochs of each run, long format (run, variant, iteration)."""
-    parts = []
-    for name, h in runs.items():
-        it = h.frame("iterations")
-        if "fps" in it:
-            part = it[it["iteration"] < epochs * h.meta.get("iters_per_epoch", len(it))]
-            parts.append(pd.DataFrame({"run": name, "variant": variant_of(name), "iteration": part["iteration"],
-                                       "L_fps": part["fps"]}))
-    columns = ["run", "variant", "iteration", "L_fps"]
     return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=columns)
