@@ -108,7 +108,7 @@ def smallest_rendered_font(fig) -> float:
 
 def test_method_figures_are_legible_at_the_page_width():
     from gpslib.book import explain
-    for fig in (figures.gps_diagram(), figures.rampup_curves(explain.rampup_schedules(4, latch_epoch=3))):
+    for fig in (figures.rampup_curves(explain.rampup_schedules(4, latch_epoch=3)),):
         assert smallest_rendered_font(fig) >= style.MIN_FONT_PT
 
 
@@ -172,16 +172,6 @@ def test_a_run_read_under_another_name_is_the_very_same_training():
         fixed, adaptive = config("latch", "fixed" + suffix), config(*longer)
         assert (fixed.rampup, adaptive.rampup, fixed.seed) == ("fixed", "adaptive", seed)
         assert dataclasses.replace(fixed, rampup="adaptive") == adaptive              # the pair differs in nothing else
-
-
-def test_chapter_runs_reads_the_record_or_retrains_only_the_named_runs(tmp_path, monkeypatch, capsys):
-    make_history(final=0.6).save(tmp_path / "rampup" / "none.json")
-    runs = experiments.chapter_runs("rampup", tmp_path)
-    assert set(runs) == {"none"} and "Not recorded yet in 'rampup': adaptive (seeds 0, 1, 2)" in capsys.readouterr().out
-    calls = []
-    monkeypatch.setattr(experiments, "rerun", lambda *args, **kw: calls.append((args, kw)) or {})
-    experiments.chapter_runs("rampup", tmp_path, retrain=True, names="none,gps-1_8,fixed-s1", epochs=1, val_limit=None)
-    assert calls == [(("rampup", ["none", "fixed-s1"]), {"epochs": 1})]     # other experiments' names are skipped
 
 
 def test_missing_text_names_the_runs_to_record():

@@ -67,7 +67,6 @@ def every_figure():
     """Each figure function as the chapters call it, on synthetic runs."""
     gps, cps = history(), history("cps")
     return {
-        "gps_diagram": figures.gps_diagram(),
         "image_grid": figures.image_grid(label_rows(8), row_labels=["image", "mask"], title="digits " * 30,
                                          titles=[f"seed {i}" for i in range(16)]),
         "teacher_curve": figures.teacher_curve(gps.teacher, title="Teacher loss in phase a — digits, cpu"),
@@ -166,8 +165,6 @@ def test_no_text_of_one_panel_runs_into_another_panel_or_the_title(drawn):
 
 def test_legends_and_keys_sit_below_the_data(drawn):
     for name, fig in drawn.items():
-        if name == "gps_diagram":
-            continue                                                  # its legend explains arrows, not data
         renderer = drawn_on_agg(fig)
         assert fig.legends, f"{name} has no key below its panels"
         for legend in fig.legends:

@@ -20,7 +20,6 @@ BOOK = ROOT / "book"
 # chapter (papermill book/X.ipynb out.ipynb -y '<these>'); the tests smoke-run only the notebooks the
 # book build does not execute. A notebook not listed runs with its own defaults.
 SMOKE: dict[str, dict] = {
-    "01_gps_in_one_picture.ipynb": {},
     "02_data.ipynb": {"n_samples": 4, "aug_seeds": 2},
     "03_networks.ipynb": {"backbones": "resnet18"},
     "04_teacher.ipynb": {"teacher_epochs": 0.02, "val_limit": 8, "n_images": 2},

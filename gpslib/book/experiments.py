@@ -1,22 +1,21 @@
-"""The book's recorded experiments: which runs, at what budget, and how each is recorded, listed, loaded and re-run.
+"""The book's recorded experiments: which runs, at what budget, and how each is recorded, listed and loaded.
 
 Every run is a `train.ipynb` parameter set; `record()` trains it (same code path as the notebook) and stores
 its history with the exact papermill command, so a reader can re-run any figure of the results chapters;
-`load_results` reads what is recorded, `missing_text` says what is not, `rerun` trains runs again.
+`load_results` reads what is recorded, `missing_text` says what is not.
 """
 from __future__ import annotations
 
 import contextlib
 import json
 import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
 from ..config import make_config, preset
 from ..errors import GpslibError
 from ..history import History
-from ..paths import BOOK_DIR, RESULTS_DIR, RUNS_DIR
+from ..paths import RESULTS_DIR, RUNS_DIR
 
 # Every recorded run trains the digits preset at its full budget (gpslib/config.py); a smoke run or a reader
 # short of time passes smaller values (e.g. epochs=1, iters_per_epoch=4) to `record` or `rerun`.
@@ -245,54 +244,6 @@ def missing_text(experiment: str, names, have) -> str:
     listed = ", ".join(f"{variant} (seed{'s' if len(s) > 1 else ''} {', '.join(s)})" for variant, s in seeds.items())
     return (f"Not recorded yet in '{experiment}': {listed}. "
             f"`python -m gpslib.book.experiments {experiment}` records the missing runs.")
-
-
-def rerun(experiment: str, names=None, workdir: str | Path | None = None, **budget: Any) -> dict[str, History]:
-    """Re-run runs of an experiment (all when names is None) through book/train.ipynb with papermill.
-
-    Each run goes to <workdir>/<name> (a new temporary folder by default); returns their histories by name.
-    """
-    import papermill
-
-    workdir = Path(workdir or tempfile.mkdtemp(prefix=f"gpslib-{experiment}-"))
-    out = {}
-    for name in EXPERIMENTS[experiment] if names is None else names:
-        params = parameters(experiment, name, **budget)
-        params["out_dir"] = str(workdir / name)
-        papermill.execute_notebook(str(BOOK_DIR / "train.ipynb"), str(workdir / f"{name}.ipynb"),
-                                   parameters=params, cwd=str(workdir), kernel_name="python3", progress_bar=False)
-        out[name] = History.load(workdir / name)
-        out[name].meta["command"] = papermill_command(
-            {k: v for k, v in params.items() if k != "out_dir"})
-    return out
-
-
-
-def chapter_runs(experiment: str, results_dir: str | Path = RESULTS_DIR, retrain: bool = False,
-                 names: str | None = None, **budget: Any) -> dict[str, History]:
-    """A chapter's runs of an experiment: the recorded ones (saying which are missing), or with retrain=True fresh
-    ones from train.ipynb: `names` (comma-separated; None: all) at `budget` (fields left None keep the preset's)."""
-    if retrain:
-        wanted = [n for n in names.split(",") if n in EXPERIMENTS[experiment]] if names else None
-        return rerun(experiment, wanted, **{k: v for k, v in budget.items() if v is not None})
-    runs = load_results(experiment, Path(results_dir))
-    missing = missing_text(experiment, EXPERIMENTS[experiment], runs)
-    if not missing.startswith("All "):
-        _show_markdown(missing)
-    return runs
-
-
-def _show_markdown(text: str) -> None:
-    """Wrapped Markdown in a notebook, the plain text elsewhere."""
-    try:
-        from IPython import get_ipython
-        from IPython.display import Markdown, display
-    except ImportError:
-        get_ipython = None
-    if get_ipython is not None and get_ipython() is not None:
-        display(Markdown(text))
-    else:
-        print(text)
 
 
 def main(argv: list[str] | None = None) -> None:

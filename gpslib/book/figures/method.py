@@ -1,4 +1,4 @@
-"""The method's figures (chapters 1-6): the GPS diagram, the image rows `image_grid` shows (scenes, the training
+"""The method's figures (chapters 2-6): the image rows `image_grid` shows (scenes, the training
 transform, CutMix, a guide step, pseudo-labels), phase a and the ramp-up."""
 from __future__ import annotations
 
@@ -6,77 +6,13 @@ from fractions import Fraction
 
 import numpy as np
 import torch
-from matplotlib.lines import Line2D
-from matplotlib.patches import FancyArrowPatch, FancyBboxPatch
 
 from ...data.cutmix import box_masks, mix
 from ...data.palette import colorize, palette_for
 from ...data.transforms import denormalize
 from ...losses import gaussian_rampup
-from ...report.style import (FEEDBACK, FIG_WIDTH_IN, GUIDE, OVERLAP_STYLES, PAGE_WIDTH_IN, PHASE_A, SMALL_PT,
-                             TEXT_PT, TITLE_PT, blank, coincident_labels, figure, finish, legend_below, loss_axis, wrap)
-
-
-def _box(ax, xy, text, color, width=0.2, height=0.13, fontsize=13):
-    """A rounded box centred on xy; returns the patch so arrows can attach to its border."""
-    x, y = xy
-    patch = FancyBboxPatch((x - width / 2, y - height / 2), width, height,
-                           boxstyle="round,pad=0.01,rounding_size=0.02",
-                           facecolor="white", edgecolor=color, linewidth=2.2)
-    ax.add_patch(patch)
-    ax.text(x, y, text, ha="center", va="center", fontsize=fontsize)
-    return patch
-
-
-def _centre(patch):
-    """Centre of a box, for arrows that start from a box and curve."""
-    return (patch.get_x() + patch.get_width() / 2, patch.get_y() + patch.get_height() / 2)
-
-
-def _arrow(ax, a, b, color, label=None, label_xy=None, rad=0.0, both=False, dashed=False, fontsize=11):
-    """An arrow from box a to box b (clipped at their borders), with an optional label."""
-    arrow = FancyArrowPatch(
-        posA=_centre(a), posB=_centre(b), patchA=a, patchB=b,
-        arrowstyle="<|-|>" if both else "-|>", mutation_scale=18, color=color, linewidth=2,
-        linestyle="--" if dashed else "-", connectionstyle=f"arc3,rad={rad}", shrinkA=3, shrinkB=3)
-    ax.add_patch(arrow)
-    if label:
-        ax.text(*label_xy, label, ha="center", va="center", fontsize=fontsize, color=color,
-                bbox=dict(facecolor="white", edgecolor="none", pad=1.5))
-    return arrow
-
-
-def gps_diagram(figsize=(FIG_WIDTH_IN, 5.0)):
-    """GPS in one picture: who teaches whom, with which pseudo-label, in which step."""
-    fig, ax = figure(figsize[1], width=figsize[0])
-    scale = max(1.0, figsize[0] / PAGE_WIDTH_IN)      # a wider figure is shrunk to the page: its text grows
-    box, note = 11.5 * scale, TEXT_PT * scale
-    ax.set(xlim=(0, 1), ylim=(0, 1), aspect="auto")
-    ax.axis("off")
-
-    labeled = _box(ax, (0.1, 0.86), "labeled\n$(X^l, Y^l)$", PHASE_A, width=0.18, height=0.17, fontsize=note)
-    teacher = _box(ax, (0.5, 0.86), "teacher $T$", FEEDBACK, width=0.2, height=0.12, fontsize=box)
-    s1 = _box(ax, (0.15, 0.14), "student $S_1$", GUIDE, width=0.22, height=0.12, fontsize=box)
-    s2 = _box(ax, (0.85, 0.14), "student $S_2$", GUIDE, width=0.22, height=0.12, fontsize=box)
-    mean = _box(ax, (0.5, 0.42), r"$\frac{1}{2}(P^{s_1} + P^{s_2})$", FEEDBACK, width=0.24, height=0.12, fontsize=note)
-
-    _arrow(ax, labeled, teacher, PHASE_A, "(a) $L^t_{sup}$", (0.3, 0.93), fontsize=note)
-    _arrow(ax, teacher, s1, GUIDE, r"$Y^t$: $\alpha L_{gps}$", (0.22, 0.58), rad=0.25, fontsize=note)
-    _arrow(ax, teacher, s2, GUIDE, r"$Y^t$: $\alpha L_{gps}$", (0.78, 0.58), rad=-0.25, fontsize=note)
-    _arrow(ax, s1, s2, GUIDE, r"$Y^{s_1}, Y^{s_2}$: $\beta L_{cps}$", (0.5, 0.14), both=True, fontsize=note)
-    _arrow(ax, s1, mean, FEEDBACK, dashed=True)
-    _arrow(ax, s2, mean, FEEDBACK, dashed=True)
-    _arrow(ax, mean, teacher, FEEDBACK, r"$Y^{\bar{s}}$: $w(e)\,\gamma L_{fps}$", (0.5, 0.63), fontsize=note)
-
-    handles = [Line2D([], [], color=c, lw=2) for c in (PHASE_A, GUIDE, FEEDBACK)]
-    labels = ["(a) teacher trained on labeled data first",
-              r"(b) guide step, eq. 7: students updated by $L^s_{sup} + \alpha L_{gps} + \beta L_{cps}$",
-              r"(c) feedback step, eq. 10: teacher updated by $L^t_{sup} + w(e)\,\gamma L_{fps}$, with the "
-              "students as just updated"]
-    labels = [wrap(label, SMALL_PT * scale, figsize[0] - 0.9) for label in labels]
-    legend_below(fig, handles, labels, fontsize=SMALL_PT * scale, ncol=1)    # one step per line, in order
-    ax.set_title("GPS: one teacher, two students; every iteration runs (b) then (c)", fontsize=TITLE_PT * scale)
-    return finish(fig)
+from ...report.style import (FEEDBACK, GUIDE, OVERLAP_STYLES, PHASE_A, blank, coincident_labels, figure, finish,
+                             legend_below, loss_axis)
 
 
 def scene_rows(dataset, indices, name: str = "digits") -> list[list[np.ndarray]]:
