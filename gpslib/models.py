@@ -42,6 +42,16 @@ def build_segmenter(backbone: str = "resnet18", num_classes: int = 11, encoder_w
     return model
 
 
+def encoder_fingerprint(backbone: str, encoder_weights: str | None) -> str | None:
+    """The first 12 hex digits of the SHA-256 of a local encoder file ("digits" or a path), so a run records which
+    weights it started from: the digits encoder's bits depend on the thread count that pre-trained it."""
+    import hashlib
+    if encoder_weights in (None, "random", "imagenet"):
+        return None
+    path = ensure_digit_encoder(backbone) if encoder_weights == "digits" else Path(encoder_weights)
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()[:12] if Path(path).is_file() else None
+
+
 def load_encoder_weights(model: nn.Module, path: Path) -> None:
     """Load a local ImageNet state dict into the encoder (a torchvision/timm ResNet file works as is)."""
     if not path.is_file():

@@ -47,3 +47,16 @@ def test_parameter_counts_add_up():
     counts = count_parameters(net)
     assert sum(counts.values()) == sum(p.numel() for p in net.parameters())
     assert counts["encoder"] == 11_176_512      # torchvision's ResNet-18 without its fc layer
+
+
+def test_a_run_records_which_local_encoder_it_started_from(tmp_path):
+    """The fingerprint is the SHA-256 prefix of the weight file (the digits encoder's bits depend on the thread
+    count that pre-trained it); hub or random weights have none."""
+    import hashlib
+
+    from gpslib.models import encoder_fingerprint
+    path = tmp_path / "enc.pt"
+    path.write_bytes(b"weights")
+    assert encoder_fingerprint("resnet18", str(path)) == hashlib.sha256(b"weights").hexdigest()[:12]
+    assert encoder_fingerprint("resnet18", "random") is None and encoder_fingerprint("resnet18", None) is None
+    assert encoder_fingerprint("resnet18", "imagenet") is None

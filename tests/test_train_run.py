@@ -51,6 +51,7 @@ def test_gps_schedules_and_the_recorded_latch(small_digits, tmp_path):
         history.evals[-1])
     saved = json.loads((tmp_path / "run" / "history.json").read_text())
     assert saved["meta"]["git_commit"] is not None and saved["meta"]["wall_time_s"] > 0
+    assert saved["meta"]["encoder_sha256"] is None      # random init: no weight file to name
     assert saved["config"]["method"] == "gps"
 
 

@@ -210,8 +210,10 @@ def phase_curves(history: History, what: str | None = None):
     legend_below(fig, *ax.get_legend_handles_labels(), ncol=2)
     final = history.final
     past = "past" if final.get("miou_student1", 0) > final.get("miou_teacher", 1) else "towards"
-    return finish(fig, f"Validation mIoU{f' on {what}' if what else ''}, {made_by(history)}: the teacher learns "
-                       f"in phase a, then the students climb from zero {past} it")
+    what = what or f"{history.config.get('dataset')} {history.config.get('partition')}"
+    story = (f": the teacher learns in phase a, then the students climb from zero {past} it"
+             if "miou_teacher" in final else "")
+    return finish(fig, f"Validation mIoU on {what}, {made_by(history)}{story}")
 
 
 def prediction_rows(net, data, n: int, eval_mode: str, crop: int, device: str = "cpu"):

@@ -23,7 +23,7 @@ from ..data.dataset import skip_corrupt, skipped_files
 from ..errors import GpslibError, TrainingInterrupted
 from ..evaluate import evaluate, pseudo_label_quality
 from ..history import History, Recorder, environment
-from ..models import ROLES_OF, build_networks
+from ..models import ROLES_OF, build_networks, encoder_fingerprint
 from ..paths import RUNS_DIR
 from ..progress import bar, reporting
 from ..snapshots import take as take_snapshot
@@ -105,7 +105,8 @@ class Trainer:
             "method": self.cfg.method, "iters_per_epoch": self.iters_per_epoch, "teacher_iters": self.teacher_iters,
             "max_iter": self.max_iter, "device": str(self.rt.device), "world_size": self.rt.world_size,
             "partition_source": self.data.partition.source, "n_labeled": len(self.data.labeled),
-            "n_unlabeled": len(self.data.unlabeled), "wall_time_s": 0.0, **environment()})
+            "n_unlabeled": len(self.data.unlabeled), "wall_time_s": 0.0, **environment(),
+            "encoder_sha256": encoder_fingerprint(self.cfg.backbone, self.cfg.encoder_weights)})
 
     # ------------------------------------------------------------------ state
     def state_dict(self) -> dict:
