@@ -24,12 +24,13 @@ def write(run_dir: str | Path, n_images: int = 4, device: str = "cpu") -> tuple[
     run_dir = Path(run_dir)
     history = History.load(run_dir)
     cfg = load_network(run_dir / "last.pt", "student1", device)[1]
-    names = build_datasets(cfg).class_names
+    data = build_datasets(cfg)
+    names = data.class_names
     text = "\n\n".join([describe_run(history), final_miou(history).to_string(), learned_text(history, names),
                         per_class_table(history, names).to_string(), latch_text(history)])
     figures = {"losses": plot_losses(history), "miou": phase_curves(history),
                "pseudo_labels": plot_pseudo_label_accuracy(history), "latch": latch_plot(history, smooth_window=None),
-               "predictions": prediction_panel(run_dir, n=n_images, device=device)}
+               "predictions": prediction_panel(run_dir, n=n_images, device=device, data=data)}
     out = run_dir / "report"
     out.mkdir(exist_ok=True)
     paths = []
