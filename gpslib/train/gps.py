@@ -69,8 +69,7 @@ def cps_on_labeled(cfg, t: nn.Module | None, batch: Batch) -> bool:
 def guide_objective(t: nn.Module | None, s1: nn.Module, s2: nn.Module,
                     batch: Batch, cfg, alpha_scale: float = 1.0,
                     timer: Timer = no_timer) -> tuple[Tensor, dict]:
-    """Eq. 7 for the current students; t=None (or use_gps off) leaves L_gps
-    out, as in CPS."""
+    """Eq. 7 for the current students; without t (or use_gps) as in CPS."""
     mode = cfg.pseudo_label_mode
     use_u = batch.x_u is not None and (
         (cfg.use_gps and t is not None) or cfg.use_cps)
