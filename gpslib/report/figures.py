@@ -17,6 +17,7 @@ from .text import LOSS_LABELS, ROLE_LABELS, describe_run, latch_text, loss_frame
 
 TERM_COLORS = {term: f"C{i}" for i, term in enumerate(LOSS_LABELS)}   # a loss term keeps its colour in every panel
 
+
 def image_grid(rows, titles=None, row_labels=None, title="", cell=1.7, classes=None, palette=None,
                key: bool = True):
     """A grid of uint8 HxWx3 images (a list of rows), sized to the page; `titles` label the cells in reading order.

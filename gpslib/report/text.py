@@ -68,6 +68,7 @@ def result_phrase(history: History, names) -> str:
     lows = ", ".join(f"{net} {table[net].min():.1f} % (class {table[net].idxmin()})" for net in table.columns)
     return f"validation mIoU {means}; the weakest class IoU of each: {lows}"
 
+
 def learned_text(history: History, class_names: list[str], floor: float = 0.01) -> str:
     """How many classes each network segments at all (IoU above `floor`), so that a too-short run says so first."""
     found = {ROLE_LABELS[r]: [n for n, v in zip(class_names, history.final[f"iou_{r}"]) if v > floor]

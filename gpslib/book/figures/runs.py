@@ -1,4 +1,5 @@
-"""Figures of trained runs (chapters 7-12): losses, pseudo-label accuracy, predictions, mIoU curves, ablations."""
+"""Figures of the recorded runs (chapters 8-11): pseudo-label snapshots, Figs. 4 and 5, mIoU curves, ablations and
+CPS's collapse; one run's own figures are in gpslib.report."""
 from __future__ import annotations
 
 from fractions import Fraction
@@ -20,6 +21,7 @@ from ..experiments import variant_of
 # Fig. 4's bars: the `full` experiment's variants, in the paper's order.
 FULL_VARIANTS = {"supervised-all": "SupOnly, every label", "gps-1_2": "GPS, 1/2",
                  "gps-dagger-all": "GPS-dagger, every label"}
+
 
 def miou_frame(histories: dict[str, History], roles=("student1", "teacher")) -> pd.DataFrame:
     """Every evaluation, long format: run, variant, method, partition, epoch, network, mIoU (%)."""
@@ -242,8 +244,8 @@ def plot_rampup_variants(runs: dict[str, History]):
     return finish(fig, f"Weights used by each ramp-up variant — {describe_runs(runs)}")
 
 
-
-COLLAPSE_ROWS = {"background": "pixels predicted\nas background (%)", "agreement_students": "pixels where S1\nand S2 agree (%)"}
+COLLAPSE_ROWS = {"background": "pixels predicted\nas background (%)",
+                 "agreement_students": "pixels where S1\nand S2 agree (%)"}
 
 
 def collapse_curves(histories: dict[str, History], truth: float | None = None):
