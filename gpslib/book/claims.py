@@ -129,7 +129,7 @@ def finding(frame: pd.DataFrame, experiment: str = "tables") -> dict[str, str]:
         "vs_supervised": across(vs["supervised"]), "vs_cps": across(vs["cps"]), "cps_vs_supervised": across(cps),
         "plain_supervised": plain(vs["supervised"], "GPS", "SupOnly"), "plain_cps": plain(vs["cps"], "GPS", "CPS"),
         "plain_cps_supervised": plain(cps, "CPS", "SupOnly"), "held": _and(held) if held else "no partition",
-        "seeds": _and([str(n) for n in seeds]),
+        "seeds": _and([str(n) for n in seeds]), "partitions": _and(recorded) if recorded else "",
         "collapse": (f"CPS collapses at {_and(fell)}: its S1 ends more than 10 points below SupOnly's, so "
                      "there GPS's lead over CPS measures that collapse, not GPS's gain. " if fell else ""),
         "order": (f"The paper's order GPS > CPS > SupOnly is confirmed at {_and(held)}" if held else

@@ -101,8 +101,8 @@ class Gap:
 
     def __format__(self, spec: str) -> str:
         """'' -> '+2.6 points, 95 % CI 1.6 to 3.6, 3 seeds'; 'cell' -> '+2.6 (1.6 to 3.6)'; 'short' -> '+2.6;
-        95 % CI 1.6 to 3.6'; 'rel' -> 'is ahead of' / 'is behind' / 'is not separated from'; 'cell.3': three
-        decimals (a loss)."""
+        95 % CI 1.6 to 3.6' or '+2.6, one seed'; 'rel' -> 'is ahead of' / 'is behind' / 'is not separated from';
+        'cell.3': three decimals (a loss)."""
         spec, _, places = spec.partition(".")
         d = int(places or 1)
         if spec == "rel":
@@ -114,7 +114,7 @@ class Gap:
         mean = f"{round(self.mean, d) + 0.0 or 0.0:+.{d}f}"
         ends = f"{self.low:.{d}f}{NBSP}to{NBSP}{self.high:.{d}f}"
         if spec == "short":
-            return mean if self.n < 2 else f"{mean}; 95{NBSP}%{NBSP}CI {ends}"
+            return f"{mean}, one seed" if self.n < 2 else f"{mean}; 95{NBSP}%{NBSP}CI {ends}"
         if self.n < 2:
             return f"{mean} (one seed)" if spec == "cell" else f"{mean} points (one seed: no interval)"
         return f"{mean} ({ends})" if spec == "cell" else f"{mean} points, 95{NBSP}%{NBSP}CI {ends}, {self.n} seeds"
