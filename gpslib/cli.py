@@ -54,6 +54,12 @@ def cmd_report(args) -> int:
     return 0
 
 
+def cmd_compare(args) -> int:
+    from .compare import compare_text
+    print(compare_text(args.runs, args.against))
+    return 0
+
+
 def cmd_eval(args) -> int:
     from .data import build_datasets
     from .evaluate import evaluate
@@ -157,6 +163,11 @@ def _add_eval_and_predict(sub) -> None:
     p.add_argument("--images", type=int, default=4, help="validation images in the prediction panel")
     p.add_argument("--device", default="cpu")
     p.set_defaults(func=cmd_report)
+
+    p = sub.add_parser("compare", help="a - b of finished runs, paired by seed, with the 95 %% paired t-interval")
+    p.add_argument("runs", nargs="+", metavar="RUN_A", help="side a: one finished run per seed (out_dir or JSON)")
+    p.add_argument("--against", nargs="+", required=True, metavar="RUN_B", help="side b, the same seeds")
+    p.set_defaults(func=cmd_compare)
 
 
 def _add_data_commands(sub) -> None:

@@ -36,15 +36,28 @@ def cost_table(dataset: str, dagger: bool = False, data_root: str | None = None,
     return rows
 
 
-def format_cost(dataset: str, dagger: bool = False, data_root: str | None = None) -> str:
-    rows = cost_table(dataset, dagger, data_root)
-    name = "GPS-dagger" if dagger else "GPS"
-    lines = [f"{name} on {dataset}: unlabeled images seen (an epoch is one pass over the unlabeled set)",
-             f"{'partition':>9} {'labeled':>8} {'per epoch':>10} {'epochs':>6} {'whole run':>10}  table-1 style"]
-    for row in rows:
-        lines.append(f"{row['partition']:>9} {row['labeled']:>8} {row['unlabeled_per_epoch']:>10} {row['epochs']:>6} "
-                     f"{row['unlabeled_total']:>10}  {row['per_epoch']} / {row['total']}")
+LABELS = {"unlabeled_per_epoch": "unlabeled per epoch", "epochs": "epochs E", "iterations_per_epoch":
+          "iterations per epoch", "unlabeled_total": "unlabeled in all", "per_epoch": "ours per epoch",
+          "total": "ours in all"}
+
+
+def table1(dataset: str, dagger: bool = False, data_root: str | None = None):
+    """`cost_table` as a DataFrame, one column per partition, with the paper's GPS rows where it prints them."""
+    import pandas as pd
+    frame = pd.DataFrame(cost_table(dataset, dagger, data_root)).set_index("partition").rename(columns=LABELS)
     if dataset in PAPER_TABLE1 and not dagger:
-        epoch_row, total_row = PAPER_TABLE1[dataset]
-        lines.append(f"paper Table 1 (GPS): {' '.join(epoch_row)} per epoch, {' '.join(total_row)} whole run")
-    return "\n".join(lines)
+        frame["paper per epoch"], frame["paper in all"] = PAPER_TABLE1[dataset]
+    return frame.T
+
+
+def table1_differs(dataset: str) -> list[str]:
+    """The partitions whose counts, printed the paper's way, are not the paper's (none for VOC and Cityscapes)."""
+    t = table1(dataset)
+    return [p for p in t if list(t.loc[["ours per epoch", "ours in all"], p]) !=
+            list(t.loc[["paper per epoch", "paper in all"], p])]
+
+
+def format_cost(dataset: str, dagger: bool = False, data_root: str | None = None) -> str:
+    name = "GPS-dagger" if dagger else "GPS"
+    return (f"{name} on {dataset}: unlabeled images seen (an epoch is one pass over the unlabeled set; 'ours' in "
+            f"the paper's style)\n{table1(dataset, dagger, data_root).to_string()}")

@@ -228,24 +228,6 @@ def record(root, experiment, variant, method, partition, finals, **kw):
         h.save(root / experiment / (f"{variant}.json" if seed == 0 else f"{variant}-s{seed}.json"))
 
 
-def test_interval_is_the_t_interval_of_same_seed_differences():
-    result = evidence.interval([1.0, 2.0, 3.0])
-    half = 4.302653 / math.sqrt(3)                    # t(0.975, 2) x sd 1 / sqrt(3 pairs)
-    assert (result.mean, result.n) == (2.0, 3)
-    assert (result.low, result.high) == (pytest.approx(2 - half, abs=1e-5), pytest.approx(2 + half, abs=1e-5))
-    assert f"{result:cell}" == "+2.0 (-0.5\u00a0to\u00a04.5)" and result.verdict() == "not separated"
-    assert evidence.interval([3.0, 4.0, 5.0]).verdict() == "confirmed"                  # 0.52 to 5.48
-    assert evidence.interval([-3.0, -4.0, -5.0]).verdict() == "refuted"
-    assert evidence.interval([-3.0, -4.0, -5.0]).verdict(expected=-1) == "confirmed"    # a loss: lower is better
-    two = evidence.interval([1.0, 3.0])              # t(0.975, 1) = 12.706, sd sqrt(2): 2 +- 12.706
-    assert (two.low, two.high) == (pytest.approx(2 - 12.7062, abs=1e-4), pytest.approx(2 + 12.7062, abs=1e-4))
-    one = evidence.interval([2.5])
-    assert one.verdict() == "not separated" and f"{one:cell}" == "+2.5 (one seed)"
-    assert f"{evidence.interval([]):cell}" == "–" and evidence.interval([]).verdict() == "not recorded"
-    assert f"{evidence.interval([-0.01, 0.01]):cell.3}".startswith("+0.000 (")
-    assert f"{evidence.interval([0.0, 0.0], identical=True):cell}" == "identical runs"
-
-
 def test_gap_pairs_runs_by_seed_and_reads_the_chosen_score(tmp_path):
     record(tmp_path, "tables", "gps-1_8", "gps", "1/8", (0.60, 0.70, 0.65))
     record(tmp_path, "tables", "supervised-1_8", "supervised", "1/8", (0.58, 0.71))    # seed 2 has no partner

@@ -2,30 +2,24 @@
 
 `runs()` reads every history of book/results into a DataFrame (experiment, variant, method, partition, seed and
 the scores). `gap(a, b)` is the only pairing in the book: the same-seed differences of a score between two
-variants, with their 95 % paired t-interval (Student's t, n - 1 degrees of freedom). A verdict follows from the
-interval alone: confirmed (entirely on the paper's side of 0), refuted (entirely on the other side), not separated
-(it contains 0, or one seed gives no interval). The paper's claims, judged with it, are in claims.py.
+variants, with gpslib.compare's paired t-interval and verdict. The paper's claims, judged with it, are in claims.py.
 """
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
 from fractions import Fraction
 from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
+from ..compare import DASH, NBSP, Gap, interval
 from ..history import History
 from ..paths import RESULTS_DIR
 from .experiments import EXPERIMENTS, load_results, result_path, variant_of
 from ..report.text import METHOD_LABELS as METHODS
 
-LEVEL = 0.95
-NBSP = "\u00a0"
-DASH = "–"
 EXPERIMENT_PARTITIONS = {e: sorted({str(p["partition"]) for p in EXPERIMENTS[e].values()}, key=Fraction)
                          for e in ("tables", "tables_converged", "tables_cutmix", "short_teacher")}
 # What a comparison's numbers are, by the run-table column it reads.
@@ -77,60 +71,6 @@ def partitions(frame: pd.DataFrame) -> list[str]:
 
 
 # ---------------------------------------------------------------- one comparison
-@dataclass(frozen=True)
-class Gap:
-    """Same-seed differences a - b and their paired t-interval; `identical` when every pair is the same run."""
-    mean: float
-    low: float
-    high: float
-    n: int
-    identical: bool = False
-
-    @property
-    def sign(self) -> int:
-        """+1: the interval lies above 0; -1: below; 0: it contains 0, or there is no interval."""
-        if self.n < 2 or self.identical or not (self.low > 0 or self.high < 0):
-            return 0
-        return 1 if self.low > 0 else -1
-
-    def verdict(self, expected: int = 1) -> str:
-        """'confirmed' when the interval is on the expected side of 0, 'refuted' on the other, else 'not separated'."""
-        if self.n == 0:
-            return "not recorded"
-        return {0: "not separated", expected: "confirmed"}.get(self.sign, "refuted")
-
-    def __format__(self, spec: str) -> str:
-        """'' -> '+2.6 points, 95 % CI 1.6 to 3.6, 3 seeds'; 'cell' -> '+2.6 (1.6 to 3.6)'; 'short' -> '+2.6;
-        95 % CI 1.6 to 3.6' or '+2.6, one seed'; 'rel' -> 'is ahead of' / 'is behind' / 'is not separated from';
-        'cell.3': three decimals (a loss)."""
-        spec, _, places = spec.partition(".")
-        d = int(places or 1)
-        if spec == "rel":
-            return {1: "is ahead of", -1: "is behind", 0: "is not separated from"}[self.sign]
-        if self.n == 0:
-            return DASH if spec == "cell" else "no seed recorded on both sides"
-        if self.identical:
-            return "identical runs" if spec == "cell" else "the very same runs, so no difference"
-        mean = f"{round(self.mean, d) + 0.0 or 0.0:+.{d}f}"
-        ends = f"{self.low:.{d}f}{NBSP}to{NBSP}{self.high:.{d}f}"
-        if spec == "short":
-            return f"{mean}, one seed" if self.n < 2 else f"{mean}; 95{NBSP}%{NBSP}CI {ends}"
-        if self.n < 2:
-            return f"{mean} (one seed)" if spec == "cell" else f"{mean} points (one seed: no interval)"
-        return f"{mean} ({ends})" if spec == "cell" else f"{mean} points, 95{NBSP}%{NBSP}CI {ends}, {self.n} seeds"
-
-
-def interval(differences, identical: bool = False) -> Gap:
-    """The paired t-interval of same-seed differences."""
-    d = np.asarray(list(differences), dtype=float)
-    if len(d) == 0:
-        return Gap(math.nan, math.nan, math.nan, 0)
-    if len(d) < 2:
-        return Gap(float(d[0]), math.nan, math.nan, 1, identical)
-    half = float(stats.t.ppf(0.5 + LEVEL / 2, len(d) - 1) * d.std(ddof=1) / math.sqrt(len(d)))
-    return Gap(float(d.mean()), float(d.mean()) - half, float(d.mean()) + half, len(d), identical)
-
-
 def scores(frame: pd.DataFrame, side: tuple[str, str], score: str = "test") -> pd.Series:
     """One variant's score by seed: side = (experiment, variant), e.g. ('tables', 'gps-1_8')."""
     rows = frame[(frame["experiment"] == side[0]) & (frame["variant"] == side[1])]
