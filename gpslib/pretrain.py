@@ -24,6 +24,7 @@ from torch import nn
 from . import paths
 from .data import digits
 from .data.transforms import MEAN, STD
+from .locks import locked
 from .progress import bar as progress_bar
 
 VERSION = 1
@@ -133,7 +134,7 @@ def ensure_digit_encoder(backbone: str, root: Path | None = None, settings: dict
     path = encoder_path(backbone, root)
     path.parent.mkdir(parents=True, exist_ok=True)
     wanted = dict(SETTINGS, **(settings or {}), backbone=backbone, version=VERSION)
-    with digits._lock(path.parent):
+    with locked(path.parent / ".lock"):
         facts_path = path.with_suffix(".json")
         if path.is_file() and facts_path.is_file():
             facts = json.loads(facts_path.read_text())

@@ -7,6 +7,18 @@ which never imports it."""
 COLUMN_CHARS = 77
 
 
+def listed(items) -> str:
+    """'a', 'a and b', 'a, b and c'."""
+    items = [str(i) for i in items]
+    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
+
+
+def filled(frame):
+    """A table for the page: "–" where a cell has no value (never NaN, <NA> or None)."""
+    from ..compare import DASH
+    return frame.astype(object).where(frame.notna(), DASH)
+
+
 def say(markdown: str):
     """Show a computed sentence or table as Markdown that wraps in the page (the last line of a cell); "95 % CI"
     stays on one line."""

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 import pandas as pd
 
+from . import listed
 from .evidence import (DASH, EXPERIMENT_PARTITIONS, METHODS, NBSP, Gap, variants, gap, run, scores)
 
 # Table 3 of the paper (Pascal VOC 2012, ResNet-50, no CutMix): mIoU per partition and method.
@@ -128,11 +129,11 @@ def finding(frame: pd.DataFrame, experiment: str = "tables") -> dict[str, str]:
     return {
         "vs_supervised": across(vs["supervised"]), "vs_cps": across(vs["cps"]), "cps_vs_supervised": across(cps),
         "plain_supervised": plain(vs["supervised"], "GPS", "SupOnly"), "plain_cps": plain(vs["cps"], "GPS", "CPS"),
-        "plain_cps_supervised": plain(cps, "CPS", "SupOnly"), "held": _and(held) if held else "no partition",
-        "seeds": _and([str(n) for n in seeds]), "partitions": _and(recorded) if recorded else "",
-        "collapse": (f"CPS collapses at {_and(fell)}: its S1 ends more than 10 points below SupOnly's, so "
+        "plain_cps_supervised": plain(cps, "CPS", "SupOnly"), "held": listed(held) if held else "no partition",
+        "seeds": listed([str(n) for n in seeds]), "partitions": listed(recorded) if recorded else "",
+        "collapse": (f"CPS collapses at {listed(fell)}: its S1 ends more than 10 points below SupOnly's, so "
                      "there GPS's lead over CPS measures that collapse, not GPS's gain. " if fell else ""),
-        "order": (f"The paper's order GPS > CPS > SupOnly is confirmed at {_and(held)}" if held else
+        "order": (f"The paper's order GPS > CPS > SupOnly is confirmed at {listed(held)}" if held else
                   "The paper's order GPS > CPS > SupOnly is confirmed at no recorded partition")
                  + (f" ({', '.join(f'{p}: {w}' for p, w in orders.items() if p not in held)})"
                     if len(held) < len(orders) else "") + ".",
@@ -147,7 +148,7 @@ def across(gaps: dict[str, Gap]) -> str:
     for sign, word in groups.items():
         where = [f"{p} ({g:short})" for p, g in gaps.items() if g.n and g.sign == sign]
         if where:
-            parts.append(f"{word} at {_and(where)}")
+            parts.append(f"{word} at {listed(where)}")
     return "; ".join(parts) if parts else "not recorded yet"
 
 
@@ -158,18 +159,14 @@ def plain(gaps: dict[str, Gap], a: str, b: str) -> str:
     for sign, verb in ((1, "beats"), (-1, "trails")):
         where = {p: g for p, g in gaps.items() if g.n and g.sign == sign}
         if where:
-            sizes = _and([f"{abs(g.mean):.1f}" for g in where.values()])
-            parts.append(f"{a} {verb} {b} at {_and(list(where))} (by {sizes} points)")
+            sizes = listed([f"{abs(g.mean):.1f}" for g in where.values()])
+            parts.append(f"{a} {verb} {b} at {listed(list(where))} (by {sizes} points)")
     level = [p for p, g in gaps.items() if g.n and g.sign == 0]
     if level and not parts:
         return f"{a} and {b} are not separated at any partition"
     if level:
-        parts.append(f"at {_and(level)} the two are not separated")
+        parts.append(f"at {listed(level)} the two are not separated")
     return "; ".join(parts) if parts else "not recorded"
-
-
-def _and(items: list[str]) -> str:
-    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
 
 
 def collapsed(frame: pd.DataFrame, experiment: str, partition: str, margin: float = 10.0) -> bool:

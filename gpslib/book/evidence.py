@@ -17,6 +17,7 @@ import pandas as pd
 from ..compare import DASH, NBSP, Gap, interval
 from ..history import History
 from ..paths import RESULTS_DIR
+from . import filled
 from .experiments import EXPERIMENTS, load_results, result_path, variant_of
 from ..report.text import METHOD_LABELS as METHODS
 
@@ -166,7 +167,7 @@ def listing(frame: pd.DataFrame, experiment: str) -> pd.DataFrame:
     rows = frame[frame["experiment"] == experiment].set_index("name")
     table = rows[["val", "test", "teacher_test", "latch", "minutes", "threads"]].round(1)
     table.columns = ["val S1", "test S1", "test T", "latch", "minutes", "threads"]
-    return table.astype(object).where(table.notna(), DASH)
+    return filled(table)
 
 
 def histories(experiment: str, variants=None, results_dir: str | Path = RESULTS_DIR) -> dict[str, History]:
@@ -182,7 +183,7 @@ def per_seed(frame: pd.DataFrame, experiment: str = "tables", score: str = "test
     table = table.rename(columns=METHODS)
     table = table[[m for m in METHODS.values() if m in table]]
     table = table.reindex(sorted(table.index, key=lambda k: (Fraction(k[0]), k[1])))
-    return table.astype(object).where(table.notna(), DASH)
+    return filled(table)
 
 
 # ---------------------------------------------------------------- groups of runs

@@ -6,15 +6,14 @@ its history with the exact papermill command, so a reader can re-run any figure 
 """
 from __future__ import annotations
 
-import contextlib
 import json
-import os
 from pathlib import Path
 from typing import Any
 
 from ..config import make_config, preset
 from ..errors import GpslibError
 from ..history import History
+from ..locks import locked
 from ..paths import RESULTS_DIR, RUNS_DIR
 
 # Every recorded run trains the digits preset at its full budget (gpslib/config.py); a smoke run or a reader
@@ -271,33 +270,7 @@ def main(argv: list[str] | None = None) -> None:
                 print(path, json.loads(path.read_text())["evals"][-1].get("miou_student1"), flush=True)
 
 
-@contextlib.contextmanager
 def claimed(experiment: str, name: str):
-    """Yield True when this process holds the run's claim (runs/recorded/<experiment>/<name>.claim, made
-    atomically); False when a live process holds it. A claim whose process has died is taken over."""
-    claim = RUNS_DIR / "recorded" / experiment / f"{name}.claim"
-    claim.parent.mkdir(parents=True, exist_ok=True)
-    try:
-        fd = os.open(claim, os.O_CREAT | os.O_EXCL | os.O_WRONLY)
-    except FileExistsError:
-        try:
-            owner = int(claim.read_text() or 0)
-            os.kill(owner, 0)
-            yield False
-            return
-        except (ValueError, ProcessLookupError):
-            claim.unlink(missing_ok=True)
-        except PermissionError:
-            yield False
-            return
-        fd = os.open(claim, os.O_CREAT | os.O_EXCL | os.O_WRONLY)
-    os.write(fd, str(os.getpid()).encode())
-    os.close(fd)
-    try:
-        yield True
-    finally:
-        claim.unlink(missing_ok=True)
-
-
-if __name__ == "__main__":
-    main()
+    """True within the block when this process holds the run's claim (runs/recorded/<experiment>/<name>.claim), False
+    when another live process does."""
+    return locked(RUNS_DIR / "recorded" / experiment / f"{name}.claim", wait=False)

@@ -20,26 +20,13 @@ from ..train import gps
 from ..train.batch import assemble
 from ..train.schedule import fixed_teacher_lr
 from ..report.text import latch_losses as _latch_losses
-from . import evidence, glue_md
-
-MISSING = "–"   # the book's mark for "no value" in a table cell
-
-
-def filled(frame: pd.DataFrame) -> pd.DataFrame:
-    """A table for the page: "–" where a cell has no value (never NaN, <NA> or None)."""
-    return frame.astype(object).where(frame.notna(), MISSING)
-
+from ..compare import DASH as MISSING
+from . import evidence, filled, glue_md, listed
 
 def glue_all(phrases: dict[str, str]) -> None:
     """Each phrase into the chapter's prose, where a Markdown cell writes {glue:md}`name`."""
     for name, text in phrases.items():
         glue_md(name, text)
-
-
-def listed(items) -> str:
-    """'a', 'a and b', 'a, b and c'."""
-    items = [str(i) for i in items]
-    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
 
 
 # ------------------------------------------------------------------ chapter 2: data

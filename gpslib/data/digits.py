@@ -20,7 +20,6 @@ from __future__ import annotations
 import json
 import os
 import shutil
-from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -29,6 +28,7 @@ from PIL import Image
 
 from .. import paths
 from ..errors import GpslibError
+from ..locks import locked
 from ..progress import bar as progress_bar
 from .palette import PALETTE
 
@@ -50,22 +50,6 @@ N_TEST = 1000                    # test scenes: twice val, so a final score has 
 def _params(seed: int, n_train: int, n_val: int, size: int, n_test: int = N_TEST) -> dict:
     return {"seed": int(seed), "n_train": int(n_train), "n_val": int(n_val), "n_test": int(n_test), "size": int(size),
             "version": VERSION}
-
-
-@contextmanager
-def _lock(root: Path):
-    """Serialise generation between processes (e.g. parallel test workers) where the OS allows it."""
-    try:
-        import fcntl
-    except ImportError:  # Windows: no lock, generation is still deterministic
-        yield
-        return
-    with open(root / ".lock", "w") as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 def _resize(array: np.ndarray, height: int, width: int) -> np.ndarray:
@@ -224,7 +208,7 @@ def ensure_digits(root: Path | None = None, seed: int = 0, n_train: int = 2000, 
     root = Path(root) if root is not None else paths.DATA_DIR / "digits"
     params = _params(seed, n_train, n_val, size, n_test)
     root.mkdir(parents=True, exist_ok=True)
-    with _lock(root):
+    with locked(root / ".lock"):   # one generating process; parallel test workers wait
         marker = root / MARKER
         if marker.is_file() and json.loads(marker.read_text() or "{}") == params:
             return root
