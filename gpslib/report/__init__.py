@@ -17,14 +17,13 @@ __all__ = ["describe_run", "final_miou", "image_grid", "latch_plot", "latch_text
 
 def write(run_dir: str | Path, n_images: int = 4, device: str = "cpu") -> tuple[str, list[Path]]:
     """A finished run's report: its text (returned) and its figures as PNGs in RUN_DIR/report/ (their paths)."""
+    from ..config import make_config
     from ..data import build_datasets
     from ..history import History
-    from ..predict import load_network
 
     run_dir = Path(run_dir)
     history = History.load(run_dir)
-    cfg = load_network(run_dir / "last.pt", "student1", device)[1]
-    data = build_datasets(cfg)
+    data = build_datasets(make_config(**history.config))   # the run's own data, from the config it recorded
     names = data.class_names
     text = "\n\n".join([describe_run(history), final_miou(history).to_string(), learned_text(history, names),
                         per_class_table(history, names).to_string(), latch_text(history)])
