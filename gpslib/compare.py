@@ -80,8 +80,8 @@ def interval(differences, identical: bool = False) -> Gap:
 SCORES = {"test": "test mIoU of S1", "val": "val mIoU of S1 (last evaluation)"}
 
 
-def run_scores(paths) -> dict[int, dict[str, float]]:
-    """{seed: {'test': %, 'val': %}} of finished runs, each given as its out_dir or its history JSON."""
+def run_scores(paths) -> dict[int, dict]:
+    """{seed: {'test': %, 'val': %, 'run': 'gps 1/8'}} of finished runs, each given as its out_dir or its JSON."""
     found: dict[int, dict[str, float]] = {}
     for path in paths:
         h = History.load(path)
@@ -90,7 +90,8 @@ def run_scores(paths) -> dict[int, dict[str, float]]:
             raise GpslibError(f"{path}: a second run with seed {seed} in one group; a paired comparison takes one "
                               "run per seed on each side - pass each seed's run once")
         found[seed] = {"test": 100 * h.test.get("miou_student1", math.nan),
-                       "val": 100 * h.final.get("miou_student1", math.nan)}
+                       "val": 100 * h.final.get("miou_student1", math.nan),
+                       "run": " ".join(str(h.config[k]) for k in ("method", "dataset", "partition") if k in h.config)}
     return found
 
 
@@ -101,7 +102,8 @@ def compare_text(a_paths, b_paths) -> str:
     if not seeds:
         raise GpslibError(f"no seed is on both sides (a: seeds {sorted(a)}, b: seeds {sorted(b)}); train each "
                           "method with the same --seed values")
-    lines = [f"a - b over seeds {', '.join(map(str, seeds))}, {100 * LEVEL:g} % paired t-interval:"]
+    sides = [" / ".join(dict.fromkeys(side[s]["run"] for s in seeds)) for side in (a, b)]
+    lines = [f"a = {sides[0]}, b = {sides[1]}", f"a - b over seeds {', '.join(map(str, seeds))}, {100 * LEVEL:g} % paired t-interval:"]
     for score, label in SCORES.items():
         gap = interval(a[s][score] - b[s][score] for s in seeds if not math.isnan(a[s][score] - b[s][score]))
         word = {1: "a is ahead", -1: "a is behind", 0: "not separated"}[gap.sign] if gap.n else "not recorded"

@@ -43,7 +43,7 @@ def test_compare_pairs_finished_runs_by_seed_and_prints_the_interval(tmp_path, c
     assert main(["compare", *a, "--against", *b]) == 0
     out = capsys.readouterr().out
     test_gap = interval([1.0, 3.0, 2.0])          # test: 71-70, 74-71, 72-70 points, paired by seed, not by order
-    assert "seeds 0, 1, 2" in out
+    assert out.startswith("a = gps 1/8, b = gps 1/8\n") and "seeds 0, 1, 2" in out
     assert (f"test mIoU of S1: +2.0 points, 95 % CI {test_gap.low:.1f} to {test_gap.high:.1f}, 3 seeds - "
             "not separated") in out                  # -0.5 to 4.5
     val_gap = interval([1.0, 2.0, 2.0])           # val: 70-69, 72-70, 71-69
