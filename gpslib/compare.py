@@ -103,7 +103,8 @@ def compare_text(a_paths, b_paths) -> str:
         raise GpslibError(f"no seed is on both sides (a: seeds {sorted(a)}, b: seeds {sorted(b)}); train each "
                           "method with the same --seed values")
     sides = [" / ".join(dict.fromkeys(side[s]["run"] for s in seeds)) for side in (a, b)]
-    lines = [f"a = {sides[0]}, b = {sides[1]}", f"a - b over seeds {', '.join(map(str, seeds))}, {100 * LEVEL:g} % paired t-interval:"]
+    lines = [f"a = {sides[0]}, b = {sides[1]}",
+             f"a - b over seeds {', '.join(map(str, seeds))}, {100 * LEVEL:g} % paired t-interval:"]
     for score, label in SCORES.items():
         gap = interval(a[s][score] - b[s][score] for s in seeds if not math.isnan(a[s][score] - b[s][score]))
         word = {1: "a is ahead", -1: "a is behind", 0: "not separated"}[gap.sign] if gap.n else "not recorded"
