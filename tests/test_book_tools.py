@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import subprocess
+import sys
 
 import matplotlib
 import pytest
@@ -189,6 +191,26 @@ def test_the_recording_command_lists_what_is_missing_and_refuses_unknown_runs(tm
     with pytest.raises(SystemExit):
         experiments.main(["full", "supervised-al"])
     assert "no run supervised-al in 'full'" in capsys.readouterr().err
+
+
+def test_workers_skip_a_run_that_another_holds_and_record_the_rest(tmp_path, monkeypatch):
+    monkeypatch.setattr(experiments, "RESULTS_DIR", tmp_path)
+    monkeypatch.setattr(experiments, "RUNS_DIR", tmp_path / "runs")
+    recorded = []
+
+    def record(experiment, name):
+        recorded.append(name)
+        path = experiments.result_path(experiment, name, tmp_path)
+        make_history().save(path)
+        return path
+    monkeypatch.setattr(experiments, "record", record)
+    with experiments.claimed("update", "merged-s1") as mine:     # another worker is training merged-s1
+        assert mine
+        experiments.main(["update"])
+    assert recorded == ["two_step", "merged", "two_step-s1", "two_step-s2", "merged-s2"]
+    out = subprocess.run([sys.executable, "-m", "gpslib.book.experiments", "update", "--missing"],
+                         capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0 and "'update'" in out.stdout, out.stderr     # the command the workers run
 
 
 def test_the_grid_records_every_setting_the_paper_reports():

@@ -274,3 +274,7 @@ def claimed(experiment: str, name: str):
     """True within the block when this process holds the run's claim (runs/recorded/<experiment>/<name>.claim), False
     when another live process does."""
     return locked(RUNS_DIR / "recorded" / experiment / f"{name}.claim", wait=False)
+
+
+if __name__ == "__main__":
+    main()
