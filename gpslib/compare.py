@@ -82,7 +82,7 @@ SCORES = {"test": "test mIoU of S1", "val": "val mIoU of S1 (last evaluation)"}
 
 def run_scores(paths) -> dict[int, dict]:
     """{seed: {'test': %, 'val': %, 'run': 'gps 1/8'}} of finished runs, each given as its out_dir or its JSON."""
-    found: dict[int, dict[str, float]] = {}
+    found: dict[int, dict] = {}
     for path in paths:
         h = History.load(path)
         seed = int(h.config.get("seed", 0))
