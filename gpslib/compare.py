@@ -106,7 +106,8 @@ def compare_text(a_paths, b_paths) -> str:
     lines = [f"a = {sides[0]}, b = {sides[1]}",
              f"a - b over seeds {', '.join(map(str, seeds))}, {100 * LEVEL:g} % paired t-interval:"]
     for score, label in SCORES.items():
-        gap = interval(a[s][score] - b[s][score] for s in seeds if not math.isnan(a[s][score] - b[s][score]))
+        differences = [a[s][score] - b[s][score] for s in seeds]
+        gap = interval(d for d in differences if not math.isnan(d))
         word = {1: "a is ahead", -1: "a is behind", 0: "not separated"}[gap.sign] if gap.n else "not recorded"
         lines.append(f"  {label}: {gap} - {word}".replace(NBSP, " "))
     return "\n".join(lines)

@@ -10,6 +10,7 @@ import torch
 from gpslib import losses
 from gpslib.book import COLUMN_CHARS, evidence, explain
 from gpslib.book.figures import method
+from gpslib.compare import DASH
 from gpslib.cost import table1, table1_differs
 from gpslib.config import make_config
 from gpslib.data.cutmix import mix
@@ -117,7 +118,7 @@ def test_recorded_teachers_and_their_figure():
     table = explain.recorded_teachers(runs)
     assert list(table.index) == ["1/16", "1/8"]                                 # fewest labels first
     assert table.loc["1/8", "T val mIoU (%)"] == "60.0" and table.loc["1/8", "seeds"] == 2
-    assert table.loc["1/16", "lowest–highest"] == explain.MISSING and table.loc["1/8", "lr after phase a"] == "2e-06"
+    assert table.loc["1/16", "lowest–highest"] == DASH and table.loc["1/8", "lr after phase a"] == "2e-06"
     fig = method.teacher_runs(runs)
     ax = fig.axes[0]
     assert ax.get_ylim()[0] == 0 and len(ax.lines) == 3
@@ -128,7 +129,7 @@ def test_recorded_teachers_and_their_figure():
 def test_latch_table_and_facts_count_early_latches():
     runs = {"a": gps_history(latched=2, epochs=8), "b": gps_history(latched=None), "c": gps_history(latched=4)}
     table = explain.latch_table(runs)
-    assert table.loc["b", "latched"] == explain.MISSING and table.loc["a", "w raised"] == len(explain.raised_epochs(
+    assert table.loc["b", "latched"] == DASH and table.loc["a", "w raised"] == len(explain.raised_epochs(
         runs["a"])) > 0
     assert table.loc["c", "w raised"] == 0                                       # a latch at E changes nothing
     assert table.loc["a", "Lˢ/2 last"] == 1.0 and table.loc["a", "Lᵗ last"] == 0.5
@@ -181,7 +182,7 @@ def test_filled_marks_missing_values():
 
     frame = explain.filled(pd.DataFrame({"a": [1.0, math.nan], "b": pd.array([1, None], dtype="Int64"),
                                          "c": ["x", None]}))
-    assert frame.iloc[1].tolist() == [explain.MISSING] * 3 and frame.iloc[0].tolist() == [1.0, 1, "x"]
+    assert frame.iloc[1].tolist() == [DASH] * 3 and frame.iloc[0].tolist() == [1.0, 1, "x"]
     assert explain.listed(["a"]) == "a" and explain.listed([1, 2, 3]) == "1, 2 and 3"
 
 
@@ -201,7 +202,7 @@ def test_guide_table_adds_up_and_fills_the_weightless_row():
                       {"term": "teacher's guide, eq. 5", "value": 1.0, "weight": 0.5, "weighted": 0.5}],
             "terms": {"guide": 2.5}}
     table = explain.guide_table(step)
-    assert table.loc["sum, eq. 7"].tolist() == [2.5, explain.MISSING, 2.5]
+    assert table.loc["sum, eq. 7"].tolist() == [2.5, DASH, 2.5]
 
 
 def test_evals_table_fits_and_has_no_empty_cells():
@@ -210,4 +211,4 @@ def test_evals_table_fits_and_has_no_empty_cells():
                      {"epoch": 1.0, "miou_teacher": 0.6, "miou_student1": 0.3, "acc_teacher": 0.9}]
     evals = explain.evals_table(history)
     assert list(evals.index) == ["0", "1"] and evals.loc["1", "T mIoU"] == 60.0
-    assert evals.loc["0", "Yᵗ acc."] == explain.MISSING and "^" not in "".join(evals.columns)
+    assert evals.loc["0", "Yᵗ acc."] == DASH and "^" not in "".join(evals.columns)

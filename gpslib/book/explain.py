@@ -20,7 +20,7 @@ from ..train import gps
 from ..train.batch import assemble
 from ..train.schedule import fixed_teacher_lr
 from ..report.text import latch_losses as _latch_losses
-from ..compare import DASH as MISSING
+from ..compare import DASH
 from . import evidence, filled, glue_md, listed
 
 def glue_all(phrases: dict[str, str]) -> None:
@@ -115,7 +115,7 @@ def recorded_teachers(histories: dict) -> pd.DataFrame:
         rows[part] = {"epochs E": seeds[0].config["epochs"],
                       "phase-a iterations": f"{seeds[0].meta['teacher_iters']:,}",
                       "T val mIoU (%)": f"{np.mean(t):.1f}", "seeds": len(t),
-                      "lowest–highest": f"{min(t):.1f}–{max(t):.1f}" if len(t) > 1 else MISSING,
+                      "lowest–highest": f"{min(t):.1f}–{max(t):.1f}" if len(t) > 1 else DASH,
                       "lr after phase a": f"{seeds[0].iterations[-1]['lr_teacher']:.2g}"}
     return pd.DataFrame(rows).T.rename_axis("partition")
 
@@ -246,7 +246,7 @@ def latch_table(histories: dict) -> pd.DataFrame:
 
 def latch_facts(histories: dict, label: str) -> dict[str, str]:
     """How many adaptive GPS runs there are, how many latched before their last epoch, and in how many it raised w."""
-    table = latch_table(histories).replace(MISSING, np.inf)
+    table = latch_table(histories).replace(DASH, np.inf)
     return {f"{label}_runs": f"{len(table)}", f"{label}_early": f"{int((table['latched'] < table['E']).sum())}",
             f"{label}_raised": f"{int((table['w raised'] > 0).sum())}"}
 
@@ -257,7 +257,7 @@ def teacher_lr_facts(histories: dict, frame: pd.DataFrame) -> dict[str, str]:
     rise = {f"rise_{variant}": [100 * (h.final["miou_teacher"] - h.evals[0]["miou_teacher"]) for h in runs]
             for variant, runs in evidence.by_variant(histories).items()}
     s1 = evidence.gap(frame, ("teacher_lr", "larger"), ("teacher_lr", "literal"), "val")
-    return {"rise_literal": MISSING, "rise_larger": MISSING, "s1_gap": f"{s1}", "s1_verdict": s1.verdict(),
+    return {"rise_literal": DASH, "rise_larger": DASH, "s1_gap": f"{s1}", "s1_verdict": s1.verdict(),
             **{k: f"{np.mean(v):+.1f} points ({len(v)} seeds)" for k, v in rise.items()}}
 
 
