@@ -81,7 +81,16 @@ def every_figure():
             {"supervised-all": history(), "supervised-all-s1": history(), "gps-1_2": gps, "gps-1_2-s1": history(),
              "gps-dagger-all": history()}),
         "plot_rampup_variants": figures.plot_rampup_variants({"adaptive": gps, "none": history(rampup="none")}),
+        "collapse_curves": figures.collapse_curves({"GPS": {"gps": students(gps, 0.8)},
+                                                    "CPS": {"cps": students(cps, 0.8)}}, truth=0.8),
     }
+
+
+def students(h: History, background: float, agreement: float = 0.9) -> History:
+    """h with the students' background share and agreement logged at every evaluation."""
+    for ev in h.evals:
+        ev.update(background_student1=background, background_student2=background, agreement_students=agreement)
+    return h
 
 
 @pytest.fixture(scope="module")
@@ -198,6 +207,17 @@ def test_runs_that_differ_keep_their_own_lines_and_a_shared_start_is_named():
     assert len(fig.axes[0].lines) == 2
     fig = figures.plot_pseudo_label_accuracy(history())
     assert not any("identical" in label for label in legend_labels(fig)) and len(fig.axes[0].lines) == 3
+
+
+def test_the_collapse_figure_draws_each_group_of_runs_as_its_mean_over_seeds():
+    groups = {"CPS": {"cps": students(history("cps"), 0.7), "cps-s1": students(history("cps", seed=1), 0.9, 0.5)},
+              "CPS, X^u only": {"cps": students(history("cps"), 0.99, 1.0)}}
+    fig = figures.collapse_curves(groups, truth=0.8)
+    top, bottom = fig.axes[0], fig.axes[1]
+    assert [line.get_ydata()[0] for line in top.lines[:2]] == pytest.approx([80.0, 99.0])    # mean of 70 and 90
+    assert [line.get_ydata()[-1] for line in bottom.lines] == pytest.approx([70.0, 100.0])
+    assert top.lines[2].get_ydata()[0] == pytest.approx(80.0)                                 # the hidden masks
+    assert legend_labels(fig) == ["CPS", "CPS, X^u only", "background in the hidden masks"]
 
 
 def test_figures_of_no_runs_say_so():

@@ -52,12 +52,9 @@ def recipe_table(masks: torch.Tensor, recipes: dict[str, tuple[int, tuple[float,
     return pd.DataFrame.from_dict(rows, orient="index").rename_axis("recipe")
 
 
-def scene_masks(data, n: int = 512) -> torch.Tensor:
-    """The label maps of the first n unlabeled scenes (their hidden masks), as the training loop crops them."""
-    return torch.stack([data.unlabeled[i][1] for i in range(min(n, len(data.unlabeled)))])
-
-
 def digits_recipe_table(n: int = 512, recipes=None) -> pd.DataFrame:
     """`recipe_table` of RECIPES on the first n unlabeled scenes of the digits preset at 1/8."""
     from ..data import build_datasets
-    return recipe_table(scene_masks(build_datasets(make_config("digits", "1/8")), n), recipes or RECIPES)
+    unlabeled = build_datasets(make_config("digits", "1/8")).unlabeled   # hidden masks, cropped as in training
+    masks = torch.stack([unlabeled[i][1] for i in range(min(n, len(unlabeled)))])
+    return recipe_table(masks, recipes or RECIPES)

@@ -14,15 +14,15 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ..compare import DASH, NBSP, Gap, interval
+from ..compare import DASH, Gap, interval
 from ..history import History
 from ..paths import RESULTS_DIR
 from . import filled
-from .experiments import EXPERIMENTS, load_results, result_path, variant_of
+from .experiments import EXPERIMENTS, result_path, variant_of
 from ..report.text import METHOD_LABELS as METHODS
 
-EXPERIMENT_PARTITIONS = {e: sorted({str(p["partition"]) for p in EXPERIMENTS[e].values()}, key=Fraction)
-                         for e in ("tables", "tables_converged", "tables_cutmix", "short_teacher")}
+EXPERIMENT_PARTITIONS = {e: sorted({str(p["partition"]) for p in runs.values()}, key=Fraction)
+                         for e, runs in EXPERIMENTS.items()}
 # What a comparison's numbers are, by the run-table column it reads.
 SCORES = {"test": "test mIoU of S1, points", "val": "val mIoU of S1, points",
           "first": "val mIoU of S1 after epoch 1, points", "fps_epoch1": "mean L_fps over epoch 1"}
@@ -32,20 +32,17 @@ SCORES = {"test": "test mIoU of S1, points", "val": "val mIoU of S1, points",
 def _row(experiment: str, name: str, h: History) -> dict:
     c, test = h.config, h.test
     first = next((e for e in h.evals if e["epoch"] >= 1 - 1e-9), {})
-    start = h.evals[0] if h.evals else {}
     return {"experiment": experiment, "name": name, "variant": variant_of(name), "method": c.get("method"),
             "partition": str(c.get("partition")), "seed": c.get("seed"), "epochs": c.get("epochs"),
             "val": 100 * h.final.get("miou_student1", math.nan),
             "test": 100 * test.get("miou_student1", math.nan),
             "teacher_test": 100 * test.get("miou_teacher", math.nan),
-            "teacher_start": 100 * start.get("miou_teacher", math.nan),
             "first": 100 * first.get("miou_student1", math.nan),
             "last_gain": 100 * (h.evals[-1]["miou_student1"] - h.evals[-2]["miou_student1"])
             if len(h.evals) > 1 and "miou_student1" in h.evals[-2] else math.nan,
             "fps_epoch1": _mean_in_first_epoch(h, "fps"),
             "latch": h.latch.get("latched_epoch"), "threads": h.meta.get("cpu_threads"),
-            "minutes": h.meta.get("wall_time_s", math.nan) / 60,
-            "device": h.meta.get("device"), "iterations": h.meta.get("max_iter")}
+            "minutes": h.meta.get("wall_time_s", math.nan) / 60}
 
 
 def _mean_in_first_epoch(h: History, term: str) -> float:
@@ -119,25 +116,6 @@ def variants(experiment: str) -> set[str]:
     return {variant_of(n) for n in EXPERIMENTS[experiment]}
 
 
-def collapse_text(histories: dict[str, History], truth: float) -> str:
-    """Where each method's students end (last evaluation, mean over the seeds that logged it): the share of their
-    pixels predicted as background, against the hidden masks' share, and how often S1 and S2 agree."""
-    ends: dict[tuple[str, str], list[tuple[float, float]]] = {}
-    for h in histories.values():
-        last = next((e for e in reversed(h.evals) if "agreement_students" in e), None)
-        if last is not None:
-            key = (str(h.config["partition"]), METHODS[h.config["method"]])
-            share = (last["background_student1"] + last["background_student2"]) / 2
-            ends.setdefault(key, []).append((100 * share, 100 * last["agreement_students"]))
-    if not ends:
-        return "No run with the students' background share is recorded yet."
-    parts = [f"{m} at {p}: {np.mean([b for b, _ in v]):.0f}{NBSP}% background, S1 and S2 agreeing on "
-             f"{np.mean([a for _, a in v]):.0f}{NBSP}% of the pixels ({len(v)} seed{'s' if len(v) > 1 else ''})"
-             for (p, m), v in sorted(ends.items(), key=lambda kv: (Fraction(kv[0][0]), kv[0][1]))]
-    return (f"At the last evaluation, against {100 * truth:.0f}{NBSP}% background in the hidden masks: "
-            + "; ".join(parts) + ".")
-
-
 def background_truth(partition: str = "1/8", n: int = 64) -> float:
     """The share of background among the labeled pixels of the first n unlabeled images' hidden masks."""
     from ..config import make_config
@@ -168,12 +146,6 @@ def listing(frame: pd.DataFrame, experiment: str) -> pd.DataFrame:
     table = rows[["val", "test", "teacher_test", "latch", "minutes", "threads"]].round(1)
     table.columns = ["val S1", "test S1", "test T", "latch", "minutes", "threads"]
     return filled(table)
-
-
-def histories(experiment: str, variants=None, results_dir: str | Path = RESULTS_DIR) -> dict[str, History]:
-    """The recorded histories of an experiment (all seeds), optionally only those of some variants."""
-    found = load_results(experiment, Path(results_dir))
-    return {name: h for name, h in found.items() if variants is None or variant_of(name) in set(variants)}
 
 
 def per_seed(frame: pd.DataFrame, experiment: str = "tables", score: str = "test") -> pd.DataFrame:

@@ -48,15 +48,10 @@ def _converged(partition: str) -> int:
     return CONVERGED_FACTOR * preset("digits", partition)["epochs"]
 
 
-# The lab's first recordings (all experiments below but `tables*` and `short_teacher`) were made with the earlier
+# The lab's first recordings (all experiments in CURRENT excepted) were made with the earlier
 # preset: phase a two epochs of the unlabeled set, SupOnly 2 + E epochs, CPS's cross loss on X^u only, and scores
 # on val alone. Their grid keeps those settings, so that each still names the training it recorded.
 FIRST_PRESET_TEACHER_EPOCHS = 2.0
-
-
-def _supervised_epochs(partition: str) -> float:
-    """How long SupOnly trained in the first recordings: their phase a's epochs plus the main loop's."""
-    return FIRST_PRESET_TEACHER_EPOCHS + preset("digits", partition)["epochs"]
 
 
 _TABLE4 = [  # (use_gps, use_cps, use_fps), the rows of Table 4 (all without CutMix, as in the paper);
@@ -90,10 +85,11 @@ EXPERIMENTS: dict[str, dict[str, dict[str, Any]]] = {
                          for name, params in _grid(("supervised", "cps", "gps")).items()},
     # The ablation "a short phase a": GPS with the first preset's two-epoch phase a, on test as `tables`.
     "short_teacher": _grid(("gps",), teacher_epochs=FIRST_PRESET_TEACHER_EPOCHS),
+    # CPS's collapse, shown and scored on test: CPS as `tables` but with L_cps on the unlabeled images only (eq. 6).
+    "cps_unlabeled_only": _grid(("cps",), ("1/16", "1/8"), cps_on_labeled=False),
     # Tables 2/3 without CutMix: every partition, each at the preset's epochs for it (config._EPOCHS: about as
     # many unlabeled images seen at every partition, the paper's rule).
-    "main": {_seeded(f"{method}-{p.replace('/', '_')}", seed): {"method": method, "partition": p, "seed": seed}
-             for p in ("1/8", "1/16", "1/4", "1/2") for seed in SEEDS for method in ("gps", "cps", "supervised")},
+    "main": _grid(("gps", "cps", "supervised"), ("1/8", "1/16", "1/4", "1/2")),
     **{experiment: {_seeded(name, seed): {**params, "seed": seed}
                     for seed in SEEDS for name, params in variants.items()}
        for experiment, variants in ABLATIONS.items()},
@@ -104,35 +100,21 @@ EXPERIMENTS: dict[str, dict[str, dict[str, Any]]] = {
               | {"gps-1_8-s1": {"method": "gps", "partition": "1/8", "epochs": 8, "seed": 1}},
     # Tables 2/3 as the paper trains them, with CutMix on the unlabeled batches (CUTMIX_RECIPE, chosen by
     # `cutmix_recipe`), at the preset's epochs.
-    "cutmix": {_seeded(f"{method}-{p.replace('/', '_')}", seed): {"method": method, "partition": p, "seed": seed,
-                                                                  **CUTMIX_RECIPE}
-               for p in ("1/8", "1/16") for seed in SEEDS for method in ("gps", "cps")},
+    "cutmix": _grid(("gps", "cps"), ("1/8", "1/16"), **CUTMIX_RECIPE),
     # How many boxes on 64 px scenes: CPS at 1/8, seed 0, with CPS's three boxes (cutmix/cps-1_8) against one box
     # of the same total area.
     "cutmix_recipe": {"three-boxes": {"method": "cps", "partition": "1/8", **CUTMIX_RECIPE},
                       "one-box": {"method": "cps", "partition": "1/8", "cutmix": True, "cutmix_boxes": 1}},
     # Tables 2/3's last column at the lab's scale: trained until the curves flatten, E = 16 (four times the
     # preset), without CutMix. SupOnly adds phase a's epochs as everywhere; at E = 8 it was flat already.
-    "converged": {_seeded(f"{method}-{p.replace('/', '_')}", seed): {"method": method, "partition": p, "seed": seed,
-                                                                     "epochs": CONVERGED_EPOCHS}
-                  for p in ("1/8", "1/16") for seed in SEEDS for method in ("gps", "cps", "supervised")},
+    "converged": _grid(("gps", "cps", "supervised"), ("1/8", "1/16"), epochs=CONVERGED_EPOCHS),
     # Fig. 4: SupOnly on every label, GPS at 1/2 (main/gps-1_2), and GPS-dagger with every label (the unlabeled
     # set is every training image, its labels unused there). Epochs by the preset's rule for |D^u| = 2,000:
     # round(4 * 1,750 / 2,000) = 4, in epochs of 2,000 / 8 = 250 iterations for both.
     "full": {_seeded(name, seed): {**params, "partition": "1", "seed": seed, "epochs": 4, "iters_per_epoch": 250}
              for seed in SEEDS for name, params in (("supervised-all", {"method": "supervised"}),
                                                     ("gps-dagger-all", {"method": "gps", "dagger": True}))}
-            | {_seeded("gps-1_2", seed): {"method": "gps", "partition": "1/2", "seed": seed} for seed in SEEDS},
-    # The main job and its SupOnly run again (seed 0) with the label maps every evaluation keeps, for Fig. 5:
-    # today's fused optimiser step, so their numbers differ from main's by rounding (results/README.md).
-    "snapshots": {f"{method}-1_8": {"method": method, "partition": "1/8"} for method in ("gps", "supervised")},
-    # Why GPS trails SupOnly at 1/4 and 1/2 (ch. 11): phase a is two epochs of the unlabeled set, so the more labels,
-    # the fewer iterations the teacher trains before it guides. Here phase a is as long as SupOnly's whole training
-    # (2 + E epochs, the same poly schedule on the same labels), so T starts the main loop about where SupOnly ends;
-    # at 1/8, where GPS is level with SupOnly, the same asks whether a teacher that good lifts GPS above it.
-    "teacher_budget": {_seeded(f"gps-{p.replace('/', '_')}", seed): {"method": "gps", "partition": p, "seed": seed,
-                                                                     "teacher_epochs": _supervised_epochs(p)}
-                       for p in ("1/8", "1/4", "1/2") for seed in SEEDS},
+            | _grid(("gps",), ("1/2",)),
     # Where the latch can act. At E = 4 it fires at epoch 3 and eq. 9 gives w(4) = 1 anyway, so `rampup` adaptive
     # and fixed are one training; at E = 8 (the `longer` GPS runs, latched at 3) it raises w in four epochs.
     "latch": {_seeded(name, seed): {"method": "gps", "partition": "1/8", "epochs": 8, "rampup": rampup, "seed": seed}
@@ -166,7 +148,7 @@ def result_path(experiment: str, name: str, results_dir: Path = RESULTS_DIR) -> 
     return Path(results_dir) / experiment / f"{name}.json"
 
 
-CURRENT = ("tables", "tables_cutmix", "tables_converged", "short_teacher")   # recorded with today's preset
+CURRENT = ("tables", "tables_cutmix", "tables_converged", "short_teacher", "cps_unlabeled_only")   # today's preset
 
 
 def parameters(experiment: str, name: str, **budget: Any) -> dict[str, Any]:
@@ -225,9 +207,11 @@ def record(experiment: str, name: str, results_dir: Path = RESULTS_DIR, **budget
     return history.save(result_path(experiment, name, results_dir))
 
 
-def load_results(experiment: str, results_dir: Path = RESULTS_DIR) -> dict[str, History]:
-    """Every recorded run of an experiment that exists on disk, by name (missing runs are simply absent)."""
-    paths = {name: result_path(experiment, name, results_dir) for name in EXPERIMENTS[experiment]}
+def load_results(experiment: str, results_dir: Path = RESULTS_DIR, variants=None) -> dict[str, History]:
+    """Every recorded run of an experiment that exists on disk, by name (missing runs are simply absent),
+    optionally only those of some variants (all their seeds)."""
+    paths = {name: result_path(experiment, name, Path(results_dir)) for name in EXPERIMENTS[experiment]
+             if variants is None or variant_of(name) in set(variants)}
     return {name: History.load(path) for name, path in paths.items() if path.is_file()}
 
 
@@ -264,16 +248,11 @@ def main(argv: list[str] | None = None) -> None:
     names = args.names or [n for n in EXPERIMENTS[args.experiment]
                            if not result_path(args.experiment, n, RESULTS_DIR).is_file()]
     for name in names:
-        with claimed(args.experiment, name) as mine:   # a second worker on the same list skips this run
+        claim = RUNS_DIR / "recorded" / args.experiment / f"{name}.claim"
+        with locked(claim, wait=False) as mine:   # a second worker on the same list skips this run
             if mine and not (not args.names and result_path(args.experiment, name, RESULTS_DIR).is_file()):
                 path = record(args.experiment, name)
                 print(path, json.loads(path.read_text())["evals"][-1].get("miou_student1"), flush=True)
-
-
-def claimed(experiment: str, name: str):
-    """True within the block when this process holds the run's claim (runs/recorded/<experiment>/<name>.claim), False
-    when another live process does."""
-    return locked(RUNS_DIR / "recorded" / experiment / f"{name}.claim", wait=False)
 
 
 if __name__ == "__main__":

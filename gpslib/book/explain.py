@@ -19,7 +19,6 @@ from ..models import build_segmenter, count_parameters
 from ..train import gps
 from ..train.batch import assemble
 from ..train.schedule import fixed_teacher_lr
-from ..report.text import latch_losses as _latch_losses
 from ..compare import DASH
 from . import evidence, filled, glue_md, listed
 
@@ -231,8 +230,10 @@ def raised_epochs(history) -> list[int]:
 
 
 def latch_losses(history) -> pd.DataFrame:
-    """Per epoch of the main loop, the two sides of the latch test and the mean w(e) used."""
-    return _latch_losses(history).rename(columns=LATCH_LABELS).round(3)
+    """Per epoch of the main loop, the two sides of the latch test (mean Lˢ/2 and Lᵗ) and the mean w(e) used."""
+    per_epoch = history.frame("iterations").groupby("epoch")[["sup_s", "sup_t", "w"]].mean()
+    per_epoch["sup_s"] /= 2
+    return per_epoch.rename(columns={"sup_s": "Lˢ/2", "sup_t": "Lᵗ", "w": "mean w"}).round(3)
 
 
 def latch_table(histories: dict) -> pd.DataFrame:
@@ -261,7 +262,6 @@ def teacher_lr_facts(histories: dict, frame: pd.DataFrame) -> dict[str, str]:
             **{k: f"{np.mean(v):+.1f} points ({len(v)} seeds)" for k, v in rise.items()}}
 
 
-LATCH_LABELS = {"sup_s / 2": "Lˢ/2", "sup_t": "Lᵗ", "w": "mean w"}
 EVAL_LABELS = {"miou_teacher": "T mIoU", "miou_student1": "S1 mIoU", "miou_student2": "S2 mIoU",
                "acc_teacher": "Yᵗ acc.", "acc_students": "Yˢ acc.", "agreement": "Yᵗ = Yˢ"}
 

@@ -97,13 +97,6 @@ def latch_text(history: History) -> str:
             f"r := {latch.get('r'):g} and w = 1 from the next iteration on.")
 
 
-def latch_losses(history: History) -> pd.DataFrame:
-    """Per epoch of the main loop, the two sides of the latch test (mean L^s_sup/2 and L^t_sup) and the mean w."""
-    per_epoch = history.frame("iterations").groupby("epoch")[["sup_s", "sup_t", "w"]].mean()
-    per_epoch["sup_s / 2"] = per_epoch["sup_s"] / 2
-    return per_epoch[["sup_s / 2", "sup_t", "w"]]
-
-
 def running_mean(values: pd.Series, window: int) -> pd.Series:
     """Running mean over `window` rows (shorter at the start)."""
     return values.rolling(max(1, window), min_periods=1).mean()

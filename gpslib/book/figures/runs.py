@@ -32,19 +32,6 @@ def miou_frame(histories: dict[str, History], roles=("student1", "teacher")) -> 
     return pd.DataFrame(rows, columns=["run", "variant", "method", "partition", "epoch", "network", "mIoU (%)"])
 
 
-def fps_flow(runs: dict[str, History], epochs: float = 1.0) -> pd.DataFrame:
-    """L_fps per iteration over the first `epochs` epochs of each run, long format (run, variant, iteration)."""
-    parts = []
-    for name, h in runs.items():
-        it = h.frame("iterations")
-        if "fps" in it:
-            part = it[it["iteration"] < epochs * h.meta.get("iters_per_epoch", len(it))]
-            parts.append(pd.DataFrame({"run": name, "variant": variant_of(name), "iteration": part["iteration"],
-                                       "L_fps": part["fps"]}))
-    columns = ["run", "variant", "iteration", "L_fps"]
-    return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=columns)
-
-
 NETWORK_STYLES = {"S1": dict(ls="-", marker="o"), "S2": dict(ls=(0, (1, 1)), marker="^"),
                   "T": dict(ls=(0, (5, 2)), marker="s")}
 
@@ -182,19 +169,22 @@ def plot_fps_flow(runs: dict[str, History], epochs: float = 1.0, smooth: int = 5
     """Fig. 6b: L_fps per iteration (running mean) for two-step vs merged updates over the first epochs; a variant
     with several seeds is drawn as their mean with a band from the lowest to the highest seed; variants whose
     means coincide are drawn once and said to."""
-    frame = fps_flow(runs, epochs)
+    smoothed: dict[str, list[pd.Series]] = {}
+    for name, h in runs.items():
+        it = h.frame("iterations")
+        if "fps" in it:
+            part = it[it["iteration"] < epochs * h.meta.get("iters_per_epoch", len(it))].set_index("iteration")
+            smoothed.setdefault(variant_of(name), []).append(running_mean(part["fps"], smooth))
     fig, ax = figure(3.6)
     title = (f"$L_{{fps}}$ over the first {epochs:g} epoch(s), {smooth}-it running mean, two-step vs merged "
              f"update — {describe_runs(runs)}")
-    if frame.empty:
+    if not smoothed:
         ax.axis("off")
         blank(ax, "no recorded runs")
         return finish(fig, title)
-    frame["value"] = frame.groupby("run")["L_fps"].transform(lambda v: running_mean(v, smooth))
-    stats = {variant: part.groupby("iteration")["value"].agg(["mean", "min", "max"])
-             for variant, part in frame.groupby("variant", sort=False)}
+    stats = {v: pd.concat(seeds, axis=1).agg(["mean", "min", "max"], axis=1) for v, seeds in smoothed.items()}
     curves = {variant: (s.index.to_numpy(), s["mean"].to_numpy()) for variant, s in stats.items()}
-    values = frame["value"].to_numpy()
+    values = pd.concat([v for seeds in smoothed.values() for v in seeds]).to_numpy()
     handles, labels = [], []
     for k, (group, label) in enumerate(coincident_labels(curves, 0.005 * np.ptp(values), "iteration")):
         s, colour = stats[group[0]], f"C{k}"
@@ -248,23 +238,25 @@ COLLAPSE_ROWS = {"background": "pixels predicted\nas background (%)",
                  "agreement_students": "pixels where S1\nand S2 agree (%)"}
 
 
-def collapse_curves(histories: dict[str, History], truth: float | None = None):
+def collapse_curves(groups: dict[str, dict[str, History]], truth: float | None = None):
     """CPS's collapse, shown: per evaluation, the share of S1's and S2's pixels on unlabeled images predicted as
     background (top) and how often the two students agree (bottom), per partition (columns, fewest labels first),
-    colour = method, mean over the seeds that logged it. `truth`: the background share of the hidden masks."""
-    rows = [(str(h.config.get("partition")), METHOD_LABELS[h.config["method"]], e["epoch"],
+    one colour per group of runs (legend label -> runs), mean over the seeds that logged it. `truth`: the
+    background share of the hidden masks."""
+    rows = [(str(h.config.get("partition")), label, e["epoch"],
              100 * (e["background_student1"] + e["background_student2"]) / 2, 100 * e["agreement_students"])
-            for h in histories.values() for e in h.evals if "agreement_students" in e]
-    frame = pd.DataFrame(rows, columns=["partition", "method", "epoch", "background", "agreement_students"])
+            for label, runs in groups.items() for h in runs.values() for e in h.evals if "agreement_students" in e]
+    frame = pd.DataFrame(rows, columns=["partition", "group", "epoch", "background", "agreement_students"])
+    colours = {label: METHOD_COLORS.get(label, f"C{k + 4}") for k, label in enumerate(groups)}
     partitions = sorted(set(frame["partition"]), key=Fraction) or ["none"]
     fig, axes = figure(4.6, 2, len(partitions), squeeze=False, sharex="col")
     for col, partition in enumerate(partitions):
         part = frame[frame["partition"] == partition]
         for row, (key, label) in enumerate(COLLAPSE_ROWS.items()):
             ax = axes[row][col]
-            for method, runs in part.groupby("method", sort=False):
+            for group, runs in part.groupby("group", sort=False):
                 mean = runs.groupby("epoch")[key].mean()
-                ax.plot(mean.index, mean.to_numpy(), color=METHOD_COLORS[method], lw=1.8, marker="o", ms=4)
+                ax.plot(mean.index, mean.to_numpy(), color=colours[group], lw=1.8, marker="o", ms=4)
             if row == 0 and truth is not None:
                 ax.axhline(100 * truth, color="black", lw=1, ls=(0, (4, 2)))
             ax.set_ylim(0, 100)
@@ -274,12 +266,12 @@ def collapse_curves(histories: dict[str, History], truth: float | None = None):
                 ax.set_title(f"partition {partition}", fontsize=TEXT_PT)
             else:
                 x_epochs(ax, "epoch", "")
-    methods = [m for m in METHOD_LABELS.values() if m in set(frame["method"])]
-    handles = [Line2D([], [], color=METHOD_COLORS[m], lw=2.5) for m in methods]
-    labels = list(methods)
+    shown = [g for g in groups if g in set(frame["group"])]
+    handles = [Line2D([], [], color=colours[g], lw=2.5) for g in shown]
     if truth is not None:
         handles.append(Line2D([], [], color="black", lw=1, ls=(0, (4, 2))))
-        labels.append("background in the hidden masks")
-    legend_below(fig, handles, labels)
+        shown.append("background in the hidden masks")
+    legend_below(fig, handles, shown)
+    every = {name: h for runs in groups.values() for name, h in runs.items()}
     return finish(fig, f"The students' maps on 64 unlabeled images per evaluation: a collapse shows as background "
-                       f"far above the dashed line and agreement near 100 % — {describe_runs(histories)}")
+                       f"far above the dashed line and agreement near 100 % — {describe_runs(every)}")
