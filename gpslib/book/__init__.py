@@ -19,18 +19,18 @@ def filled(frame):
     return frame.astype(object).where(frame.notna(), DASH)
 
 
-def say(markdown: str):
-    """Show a computed sentence or table as Markdown that wraps in the page (the last line of a cell); "95 % CI"
-    stays on one line."""
+def _markdown(text: str):
     from IPython.display import Markdown
-    if not markdown.strip():
-        return None          # nothing to show (e.g. no recorded run of a scorecard's section): no empty output
-    return Markdown(markdown.replace("95 % CI", "95\u00a0%\u00a0CI"))
+    return Markdown(text.replace("95 % CI", "95\u00a0%\u00a0CI"))       # the interval's label stays on one line
+
+
+def say(markdown: str):
+    """Show a computed sentence or table as Markdown that wraps in the page (the last line of a cell)."""
+    return _markdown(markdown) if markdown.strip() else None      # nothing to show: no empty output
 
 
 def glue_md(name: str, markdown: str) -> None:
     """Put a computed phrase or table into the chapter's prose: a Markdown cell writes {glue:md}`name` where it
     goes (Jupyter Book's glue), so the argument stays in the chapter and only the numbers come from code."""
-    from IPython.display import Markdown
     from myst_nb import glue
-    glue(name, Markdown(markdown.replace("95 % CI", "95\u00a0%\u00a0CI")), display=False)
+    glue(name, _markdown(markdown), display=False)

@@ -1,10 +1,6 @@
-"""What a CutMix recipe does to the digits of 64 px scenes: how many arrive whole and how many are cut apart.
-
-CPS's recipe for VOC pastes three boxes covering 25-50 % of the image. Its objects are a small part of a
-512 px crop; a digit here is 28-40 px of a 64 px scene, so three boxes of a tenth of the image each cut most
-digits they touch. `digit_fates` mixes real scene masks with a recipe's boxes and follows every digit: kept
-whole (at least 90 % of its pixels survive), cut (10-90 %), or removed; the book tabulates it per recipe.
-"""
+"""What a CutMix recipe does to the digits of 64 px scenes. CPS's VOC recipe (three boxes, 25-50 % of the image)
+was made for objects small in a 512 px crop; a digit is 28-40 px of a 64 px scene, so the boxes cut most digits
+they touch. `digit_fates` follows every digit of mixed masks: whole, cut apart or removed."""
 from __future__ import annotations
 
 import pandas as pd

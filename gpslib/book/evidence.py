@@ -1,9 +1,5 @@
-"""The lab's evidence: every recorded run as one row, and one paired comparison.
-
-`runs()` reads every history of book/results into a DataFrame (experiment, variant, method, partition, seed and
-the scores). `gap(a, b)` is the only pairing in the book: the same-seed differences of a score between two
-variants, with gpslib.compare's paired t-interval and verdict. The paper's claims, judged with it, are in claims.py.
-"""
+"""The lab's evidence: every recorded run as one row (`runs`), and the book's only pairing, `gap(a, b)`: the
+same-seed differences of a score between two variants, with gpslib.compare's paired t-interval and verdict."""
 from __future__ import annotations
 
 import math
@@ -40,14 +36,9 @@ def _row(experiment: str, name: str, h: History) -> dict:
             "first": 100 * first.get("miou_student1", math.nan),
             "last_gain": 100 * (h.evals[-1]["miou_student1"] - h.evals[-2]["miou_student1"])
             if len(h.evals) > 1 and "miou_student1" in h.evals[-2] else math.nan,
-            "fps_epoch1": _mean_in_first_epoch(h, "fps"),
+            "fps_epoch1": np.mean([r["fps"] for r in h.iterations if r.get("epoch") == 1 and "fps" in r] or [math.nan]),
             "latch": h.latch.get("latched_epoch"), "threads": h.meta.get("cpu_threads"),
             "minutes": h.meta.get("wall_time_s", math.nan) / 60}
-
-
-def _mean_in_first_epoch(h: History, term: str) -> float:
-    values = [row[term] for row in h.iterations if row.get("epoch") == 1 and term in row]   # epochs count from 1
-    return float(np.mean(values)) if values else math.nan
 
 
 @lru_cache(maxsize=4)
@@ -110,10 +101,6 @@ def method_table(frame: pd.DataFrame, experiments=("tables_converged", "tables",
     table = pd.DataFrame(rows).T.reindex(columns=EXPERIMENT_PARTITIONS["tables"]).fillna("")
     table.index.names = ["setting", "method"]
     return table
-
-
-def variants(experiment: str) -> set[str]:
-    return {variant_of(n) for n in EXPERIMENTS[experiment]}
 
 
 def background_truth(partition: str = "1/8", n: int = 64) -> float:

@@ -1,9 +1,5 @@
-"""The book's recorded experiments: which runs, at what budget, and how each is recorded, listed and loaded.
-
-Every run is a `train.ipynb` parameter set; `record()` trains it (same code path as the notebook) and stores
-its history with the exact papermill command, so a reader can re-run any figure of the results chapters;
-`load_results` reads what is recorded, `missing_text` says what is not.
-"""
+"""The book's recorded experiments: every run is a `train.ipynb` parameter set, which `record()` trains (the
+notebook's code path) and stores with the papermill command that re-runs it; `load_results` reads them back."""
 from __future__ import annotations
 
 import json
@@ -16,9 +12,6 @@ from ..history import History
 from ..locks import locked
 from ..paths import RESULTS_DIR, RUNS_DIR
 
-# Every recorded run trains the digits preset at its full budget (gpslib/config.py); a smoke run or a reader
-# short of time passes smaller values (e.g. epochs=1, iters_per_epoch=4) to `record` or `rerun`.
-BUDGET: dict[str, Any] = dict(seed=0)
 # CutMix on 64 px scenes whose 1-2 digits are 28-40 px tall: CPS's three boxes covering 25-50 % of the image
 # (cutmix_area: the default). One box of that area keeps twice as many digits whole, but `cutmix_recipe` found it
 # no better for CPS at 1/8 (70.4 against 71.5 % S1, seed 0), so the paper's recipe stays.
@@ -87,47 +80,31 @@ EXPERIMENTS: dict[str, dict[str, dict[str, Any]]] = {
     "short_teacher": _grid(("gps",), teacher_epochs=FIRST_PRESET_TEACHER_EPOCHS),
     # CPS's collapse, shown and scored on test: CPS as `tables` but with L_cps on the unlabeled images only (eq. 6).
     "cps_unlabeled_only": _grid(("cps",), ("1/16", "1/8"), cps_on_labeled=False),
-    # Tables 2/3 without CutMix: every partition, each at the preset's epochs for it (config._EPOCHS: about as
-    # many unlabeled images seen at every partition, the paper's rule).
+    # The first preset's experiments; book/results/README.md says what each records.
     "main": _grid(("gps", "cps", "supervised"), ("1/8", "1/16", "1/4", "1/2")),
     **{experiment: {_seeded(name, seed): {**params, "seed": seed}
                     for seed in SEEDS for name, params in variants.items()}
        for experiment, variants in ABLATIONS.items()},
-    # Where the curves go: the main 1/8 runs at twice the main loop (SupOnly again adds phase a's epochs).
-    # GPS has a second seed, the adaptive side of the `latch` pair's second seed.
     "longer": {f"{method}-1_8": {"method": method, "partition": "1/8", "epochs": 8}
                for method in ("gps", "cps", "supervised")}
               | {"gps-1_8-s1": {"method": "gps", "partition": "1/8", "epochs": 8, "seed": 1}},
-    # Tables 2/3 as the paper trains them, with CutMix on the unlabeled batches (CUTMIX_RECIPE, chosen by
-    # `cutmix_recipe`), at the preset's epochs.
     "cutmix": _grid(("gps", "cps"), ("1/8", "1/16"), **CUTMIX_RECIPE),
-    # How many boxes on 64 px scenes: CPS at 1/8, seed 0, with CPS's three boxes (cutmix/cps-1_8) against one box
-    # of the same total area.
     "cutmix_recipe": {"three-boxes": {"method": "cps", "partition": "1/8", **CUTMIX_RECIPE},
                       "one-box": {"method": "cps", "partition": "1/8", "cutmix": True, "cutmix_boxes": 1}},
-    # Tables 2/3's last column at the lab's scale: trained until the curves flatten, E = 16 (four times the
-    # preset), without CutMix. SupOnly adds phase a's epochs as everywhere; at E = 8 it was flat already.
     "converged": _grid(("gps", "cps", "supervised"), ("1/8", "1/16"), epochs=CONVERGED_EPOCHS),
-    # Fig. 4: SupOnly on every label, GPS at 1/2 (main/gps-1_2), and GPS-dagger with every label (the unlabeled
-    # set is every training image, its labels unused there). Epochs by the preset's rule for |D^u| = 2,000:
-    # round(4 * 1,750 / 2,000) = 4, in epochs of 2,000 / 8 = 250 iterations for both.
+    # Fig. 4. The preset's epoch rule for |D^u| = 2,000: round(4 * 1,750 / 2,000) = 4 epochs of 2,000 / 8 it.
     "full": {_seeded(name, seed): {**params, "partition": "1", "seed": seed, "epochs": 4, "iters_per_epoch": 250}
              for seed in SEEDS for name, params in (("supervised-all", {"method": "supervised"}),
                                                     ("gps-dagger-all", {"method": "gps", "dagger": True}))}
             | _grid(("gps",), ("1/2",)),
-    # Where the latch can act. At E = 4 it fires at epoch 3 and eq. 9 gives w(4) = 1 anyway, so `rampup` adaptive
-    # and fixed are one training; at E = 8 (the `longer` GPS runs, latched at 3) it raises w in four epochs.
+    # Where the latch can act: at E = 4 adaptive and fixed are one training, at E = 8 it raises w in four epochs.
     "latch": {_seeded(name, seed): {"method": "gps", "partition": "1/8", "epochs": 8, "rampup": rampup, "seed": seed}
               for seed in LATCH_SEEDS for name, rampup in (("adaptive", "adaptive"), ("fixed", "fixed"))},
 }
 
 
-# The GPS run every variant is compared with (two-step update, adaptive ramp-up, all three losses): main/gps-1_8,
-# and its seeds main/gps-1_8-s1, -s2.
-REFERENCE = ("main", "gps-1_8")
-# Runs that are the very same training as another recorded run (the reference, seed by seed, or the `longer` GPS
-# run): recorded once, read under both names.
-# (The digits preset trains without CutMix, so Table 4's last row is the reference too.)
+# Runs that are the very same training as another recorded run (the ablations' reference main/gps-1_8, seed by
+# seed, which also is Table 4's last row; the `longer` GPS run): recorded once, read under both names.
 SAME_AS = {(experiment, _seeded(name, seed)): ("main", _seeded("gps-1_8", seed)) for seed in SEEDS
            for experiment, name in (("update", "two_step"), ("rampup", "adaptive"), ("teacher_lr", "literal"),
                                     ("table4", "gps1-cps1-fps1"))} | {
@@ -156,7 +133,7 @@ def parameters(experiment: str, name: str, **budget: Any) -> dict[str, Any]:
 
     Today's preset needs nothing beyond the grid: SupOnly trains E epochs and GPS's teacher is that network. The
     first recordings pin what their preset did (FIRST_PRESET_TEACHER_EPOCHS)."""
-    params = {"dataset": "digits", **BUDGET, **budget, **EXPERIMENTS[experiment][name]}
+    params = {"dataset": "digits", "seed": 0, **budget, **EXPERIMENTS[experiment][name]}
     if experiment in CURRENT:
         return params
     method, partition = params.get("method", "gps"), params.get("partition", "1/8")

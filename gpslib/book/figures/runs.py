@@ -19,8 +19,9 @@ from ..evidence import by_variant, describe_runs
 from ..experiments import variant_of
 
 # Fig. 4's bars: the `full` experiment's variants, in the paper's order.
-FULL_VARIANTS = {"supervised-all": "SupOnly, every label", "gps-1_2": "GPS, 1/2",
-                 "gps-dagger-all": "GPS-dagger, every label"}
+FULL_VARIANTS = {"supervised-all": ("SupOnly, every label", METHOD_COLORS["SupOnly"]),
+                 "gps-1_2": ("GPS, 1/2", METHOD_COLORS["GPS"]),
+                 "gps-dagger-all": ("GPS-dagger, every label", "#e6ab02")}
 
 
 def miou_frame(histories: dict[str, History], roles=("student1", "teacher")) -> pd.DataFrame:
@@ -100,14 +101,13 @@ def full_supervision_bars(full_runs: dict[str, History]):
     GPS-dagger with every label), its height the mean final S1 mIoU, a dot per seed and the mean written on it;
     the y axis starts near the lowest seed so the gaps show."""
     groups = by_variant(full_runs)
-    labels = {label: groups[variant] for variant, label in FULL_VARIANTS.items() if groups.get(variant)}
+    labels = {label: groups[variant] for variant, (label, _) in FULL_VARIANTS.items() if groups.get(variant)}
     finals = {label: [100 * h.final.get("miou_student1", np.nan) for h in runs] for label, runs in labels.items()}
     fig, ax = figure(3.4)
     if not finals:
         blank(ax, "no recorded runs")
         return finish(fig, "Against full supervision — no recorded runs")
-    colours = {"SupOnly, every label": METHOD_COLORS["SupOnly"], "GPS, 1/2": METHOD_COLORS["GPS"],
-               "GPS-dagger, every label": "#e6ab02"}
+    colours = dict(FULL_VARIANTS.values())
     floor = 5 * np.floor((min(min(v) for v in finals.values()) - 3) / 5)
     for x, (label, values) in enumerate(finals.items()):
         mean = float(np.mean(values))
