@@ -11,6 +11,11 @@ BOOK_DIR = REPO_ROOT / "book"
 RESULTS_DIR = BOOK_DIR / "results"
 
 
+def data_root(dataset: str, root=None) -> Path:
+    """A dataset's root: the one given, else data/<dataset> (GPSLIB_DATA moves data/)."""
+    return Path(root) if root is not None else DATA_DIR / dataset
+
+
 def shown(path, root=None) -> str:
     """`path` as the book prints it, never naming the folders of the machine that ran it: relative to the
     project when inside it, else relative to `root`'s parent (so the root's own name stays), else

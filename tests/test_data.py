@@ -174,12 +174,11 @@ def test_digits_bundle_and_seeded_items(tiny_digits):
 
 def test_digits_default_root_is_generated(tmp_path, monkeypatch):
     from gpslib import paths
-    from gpslib.data import partitions
     monkeypatch.setattr(paths, "DATA_DIR", tmp_path / "data")
     root = tmp_path / "data" / "digits"
     ensure_digits(root, n_train=8, n_val=2, n_test=2)  # keep the test fast: pre-generate small, then build on it
     bundle = build_datasets(make_config("digits", "1/2", crop_size=32))
-    assert len(bundle.labeled) == 4 and partitions.default_root("digits", None) == root
+    assert len(bundle.labeled) == 4 and paths.data_root("digits", None) == root
 
 
 def test_palette():

@@ -5,6 +5,7 @@ import pytest
 
 from gpslib import make_config
 from gpslib.config import parse_partition
+from gpslib.data import build_datasets
 from gpslib.data.partitions import resolve_partition, summary
 from gpslib.errors import GpslibError
 
@@ -90,9 +91,12 @@ def test_user_file_missing(voc_aug, tmp_path):
 
 
 def test_user_file_with_unknown_id(voc_aug, tmp_path):
+    """The split reads the lists; building the datasets finds the id without an image and names the list."""
     labeled, unlabeled = write_lists(tmp_path / "lists", VOC_TRAIN[:3] + ["2099_999999"], VOC_TRAIN[3:])
-    with pytest.raises(GpslibError, match="labeled.txt.*2099_999999"):
-        resolve_partition("pascal", voc_aug, "1/8", labeled_file=labeled, unlabeled_file=unlabeled)
+    cfg = make_config("pascal", "1/8", data_root=str(voc_aug), labeled_file=str(labeled),
+                      unlabeled_file=str(unlabeled), crop_size=16)
+    with pytest.raises(GpslibError, match=r"JPEGImages/2099_999999.jpg for id '2099_999999' \(listed in .*labeled.txt"):
+        build_datasets(cfg)
 
 
 def test_summary_shipped_without_root(tmp_path):

@@ -44,13 +44,12 @@ def data_facts(root, data, cfg) -> dict[str, str]:
 
 def partition_table(paper=("pascal", "cityscapes"), fractions=PAPER_PARTITIONS, digits=("1/8",)) -> pd.DataFrame:
     """Labeled and unlabeled counts per dataset and fraction, and where the lists come from."""
-    from ..data.partitions import default_root, resolve_partition, shipped_dir
+    from ..data.partitions import resolve_partition, shipped_dir
     from ..paths import shown
 
     rows = {}
     for dataset, partition in [(d, f) for d in paper for f in fractions] + [("digits", f) for f in digits]:
-        part, folder = resolve_partition(dataset, default_root(dataset, None), partition, 0), shipped_dir(dataset,
-                                                                                                          partition)
+        part, folder = resolve_partition(dataset, None, partition, 0), shipped_dir(dataset, partition)
         rows[dataset, partition] = {"labeled": len(part.labeled), "unlabeled": len(part.unlabeled),
                                     "lists": f"CPS, {shown(folder)}" if folder else "split seeded by the run's seed"}
     return pd.DataFrame(rows).T.rename_axis(["dataset", "partition"])

@@ -1,4 +1,5 @@
-"""Cityscapes fine layout, with labelIds mapped to the 19 train ids on the fly when no labelTrainIds exist.
+"""Where an id's files are in the Cityscapes fine layout; labelIds are mapped to the 19 train ids on the fly when
+no labelTrainIds exist (partitions.py reads the id lists).
 
     <root>/leftImg8bit/{train,val}/<city>/<id>_leftImg8bit.png
     <root>/gtFine/{train,val}/<city>/<id>_gtFine_labelTrainIds.png   (or _gtFine_labelIds.png)
@@ -10,11 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .. import paths
-from . import layout
-from .dataset import DataBundle, Sample, bundle
-from .palette import class_names, palette_for
-from .pascal import read_ids
+from .dataset import Sample
 
 LAYOUT = ("leftImg8bit/{train,val}/<city>/<id>_leftImg8bit.png and "
           "gtFine/{train,val}/<city>/<id>_gtFine_labelTrainIds.png (or _labelIds.png)")
@@ -27,20 +24,12 @@ for _id, _train_id in ID_TO_TRAINID.items():
     LUT[_id] = _train_id
 
 
-def check_root(root: Path) -> None:
-    layout.check_root(root, "cityscapes", LAYOUT)
-
-
 def city(id_: str) -> str:
     return id_.split("_", 1)[0]
 
 
 def image_path(root: Path, split: str, id_: str) -> Path:
     return Path(root) / "leftImg8bit" / split / city(id_) / f"{id_}_leftImg8bit.png"
-
-
-def train_image(root: Path, id_: str) -> Path:
-    return image_path(root, "train", id_)
 
 
 def samples(root: Path, split: str, ids: list[str]) -> list[Sample]:
@@ -54,21 +43,7 @@ def samples(root: Path, split: str, ids: list[str]) -> list[Sample]:
     return found
 
 
-def scan(root: Path, split: str) -> list[str] | None:
-    """Ids of every image under leftImg8bit/<split>, None when that folder is absent."""
-    folder = Path(root) / "leftImg8bit" / split
-    if not folder.is_dir():
-        return None
-    return sorted(p.name[: -len("_leftImg8bit.png")] for p in folder.glob("*/*_leftImg8bit.png"))
-
-
-def val_ids(root: Path) -> list[str]:
-    ids = scan(root, "val")
-    return ids if ids is not None else read_ids(paths.SPLITS_DIR / "cityscapes" / "val.txt")
-
-
-def datasets(cfg, root: Path, partition, transforms) -> DataBundle:
-    """Labeled, unlabeled (from train) and validation (val) sets of a Cityscapes tree."""
-    check_root(root)
-    return bundle(lambda ids, split: samples(root, split, ids), partition, val_ids(root), transforms, cfg,
-                  class_names(cfg.dataset, cfg.num_classes), palette_for(cfg.dataset), "leftImg8bit/val")
+def samples_of(root: Path, ids) -> dict[str, list[Sample]]:
+    """Each split's samples (labeled and unlabeled from train/, val from val/); `ids` is the run's Partition."""
+    return {"labeled": samples(root, "train", ids.labeled), "unlabeled": samples(root, "train", ids.unlabeled),
+            "val": samples(root, "val", ids.val)}

@@ -1,7 +1,7 @@
 """One Dataset class for every layout: a list of (id, image file, mask file) plus a transform.
 
-The layouts (VOC, Cityscapes, digits) only differ in where the files are, so pascal.py and cityscapes.py
-build the file lists and this class loads, checks and transforms. Existence of every file is checked when
+The layouts (VOC, Cityscapes, digits, a folder) only differ in where the files are, so pascal.py, cityscapes.py
+and folder.py build the file lists and this class loads, checks and transforms. Existence of every file is checked when
 the dataset is built (cheap); corruption, size mismatch and label range are checked when an item is read.
 A file that cannot be decoded stops the run by default; with `skip_corrupt(dataset, log)` the training sets
 instead warn, note the file in a log the trainer counts into the history, and serve the next readable item.
@@ -44,18 +44,17 @@ class DataBundle:
     test: "SegmentationDataset | None" = None   # scored once at the end of a run; no choice is made on it
 
 
-def bundle(samples_of, partition, val_ids: list[str], transforms, cfg, class_names: list[str], palette: np.ndarray,
-           val_where: str, train_where: str | None = None, test_ids: list[str] | None = None,
-           test_where: str = "the test list") -> DataBundle:
-    """The labeled, unlabeled (training transform) and validation (eval transform) sets of a layout, whose
-    `samples_of(ids, split)` says where each id's files are. Errors name the user's list, else `train_where`
-    (default: where the partition came from)."""
+def bundle(samples: dict[str, list[Sample] | None], partition, transforms, cfg, class_names: list[str],
+           palette: np.ndarray, where: dict[str, str]) -> DataBundle:
+    """The labeled and unlabeled (training transform), validation and test (eval transform; test only where the
+    tree has one) sets of a layout's samples. A missing file's error names its list: the user's, else where[split]
+    (for the training sets, default: where the partition came from)."""
     train_tf, eval_tf = transforms
-    n, where = cfg.num_classes, train_where or partition.source
-    labeled = SegmentationDataset(samples_of(partition.labeled, "train"), train_tf, n, cfg.labeled_file or where)
-    unlabeled = SegmentationDataset(samples_of(partition.unlabeled, "train"), train_tf, n, cfg.unlabeled_file or where)
-    val = SegmentationDataset(samples_of(val_ids, "val"), eval_tf, n, val_where)
-    test = SegmentationDataset(samples_of(test_ids, "test"), eval_tf, n, test_where) if test_ids else None
+    n, train_where = cfg.num_classes, where.get("train", partition.source)
+    labeled = SegmentationDataset(samples["labeled"], train_tf, n, cfg.labeled_file or train_where)
+    unlabeled = SegmentationDataset(samples["unlabeled"], train_tf, n, cfg.unlabeled_file or train_where)
+    val = SegmentationDataset(samples["val"], eval_tf, n, where["val"])
+    test = SegmentationDataset(samples["test"], eval_tf, n, where["test"]) if samples.get("test") else None
     return DataBundle(labeled, unlabeled, val, partition, n, class_names, palette, test)
 
 

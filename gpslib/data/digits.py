@@ -12,8 +12,8 @@ The source digits are split three ways: held-out scenes, train scenes, and a poo
 handwriting makes two sets of scenes from disjoint random streams: val (500 scenes), on which every choice of the
 preset was made, and test (1,000 scenes), which no choice has seen and on which final numbers are reported. So
 both measure unseen handwriting, and pre-training sees no scene's label. Generation is deterministic
-in the seed, done once, and marked complete last, so an interrupted run is redone. Because the layout is
-VOC's, pascal.py reads it.
+in the seed, done once, and marked complete last, so an interrupted run is redone. The layout is VOC's:
+partitions.py reads its lists (train, val, test) and pascal.py finds its files.
 """
 from __future__ import annotations
 

@@ -120,12 +120,11 @@ def datasets(cfg, transforms) -> DataBundle:
                           f"{tree.root / 'unlabeled'} (or pass unlabeled_file), or train with method=supervised.")
     lut, palette = tree.classes.lut, tree.classes.palette
 
-    def samples(ids, split):
-        return [Sample(i, parts.paths[i], tree.masks.get(i), lut, palette) for i in ids]
-
-    return bundle(samples, Partition(parts.labeled, parts.unlabeled, parts.source), parts.val, transforms, cfg,
-                  tree.class_names(cfg.num_classes), PALETTE if palette is None else palette, tree.val_source,
-                  train_where=str(tree.root))
+    samples = {split: [Sample(i, parts.paths[i], tree.masks.get(i), lut, palette) for i in ids]
+               for split, ids in (("labeled", parts.labeled), ("unlabeled", parts.unlabeled), ("val", parts.val))}
+    return bundle(samples, Partition(parts.labeled, parts.unlabeled, parts.source), transforms, cfg,
+                  tree.class_names(cfg.num_classes), PALETTE if palette is None else palette,
+                  {"val": tree.val_source, "train": str(tree.root)})
 
 
 def summary(root: str | Path, labeled_file=None, unlabeled_file=None, dagger: bool = False) -> str:

@@ -1,7 +1,8 @@
 """The one split system: which training ids are labeled and which are unlabeled, and where that decision came from.
 
 Every layout returns a `Partition` (a folder tree's also names its validation ids and image paths, see
-folder.py); GPS-dagger is `add_dagger` and the text of `gpslib splits` is `describe`, whatever the layout.
+folder.py); GPS-dagger is `add_dagger` and the text of `gpslib splits` is `describe`, whatever the layout. It reads
+id lists (`read_ids`) but never where an id's files are: the datasets check those when they are built.
 
 Three sources, in order: the user's own two list files; for VOC/Cityscapes the CPS lists shipped in
 data/splits, which exist for the paper's fractions (1/16, 1/8, 1/4, 1/2) only, so any other fraction there is
@@ -18,7 +19,6 @@ from pathlib import Path
 from .. import paths
 from ..partition import PAPER_PARTITIONS, parse_partition, partition_slug
 from ..errors import GpslibError
-from . import cityscapes, pascal
 
 SHIPPED = ("pascal", "cityscapes")
 
@@ -28,8 +28,10 @@ class Partition:
     labeled: list[str]
     unlabeled: list[str]
     source: str
-    val: list[str] | None = None             # a folder tree's validation ids (the others read their val list)
+    val: list[str] | None = None             # validation ids (run_ids; a folder tree's from scan.py)
     paths: dict[str, Path] | None = None     # a folder tree's id -> image, including list entries outside it
+    test: list[str] | None = None            # the digits' test ids, scored once at the end of a run
+    where: dict[str, str] | None = None      # the list each evaluation split came from, for error messages
 
 
 def add_dagger(part: Partition) -> Partition:
@@ -48,8 +50,17 @@ def describe(part: Partition, title: str, extra: tuple[str, ...] = ()) -> str:
     return "\n".join([title, *counts, f"source:    {part.source}", *extra])
 
 
-def default_root(dataset: str, root: str | Path | None) -> Path:
-    return Path(root) if root is not None else paths.DATA_DIR / dataset
+def read_ids(path: Path) -> list[str]:
+    """One id per line; blank lines skipped; a 'a/b.jpg c/d.png' pair line keeps the stem of the first."""
+    if not Path(path).is_file():
+        raise GpslibError(f"The id list {path} does not exist; write one image id per line there.")
+    ids = []
+    for line in Path(path).read_text().splitlines():
+        line = line.strip()
+        if line:
+            name = Path(line.split()[0]).name
+            ids.append(name.rsplit(".", 1)[0] if name.lower().endswith((".jpg", ".jpeg", ".png")) else name)
+    return ids
 
 
 def shipped_dir(dataset: str, partition: str) -> Path | None:
@@ -60,30 +71,17 @@ def shipped_dir(dataset: str, partition: str) -> Path | None:
     return None
 
 
-def train_ids(dataset: str, root: Path) -> list[str]:
-    """All training ids a seeded split draws from (the tree's own train list; digits only)."""
-    ids = pascal.train_ids(root) if root.is_dir() else None
-    if ids is None:
-        raise GpslibError(
-            f"No training list {root / 'ImageSets/Segmentation/train.txt'} for dataset {dataset!r}; "
-            f"write one id per line there or pass labeled_file and unlabeled_file.")
-    return ids
-
-
-def _check_user_ids(dataset: str, root: Path, ids: list[str], path: Path) -> None:
-    if not root.is_dir():
-        return  # the missing root is reported when the datasets are built
-    image = cityscapes.train_image if dataset == "cityscapes" else pascal.train_image
-    missing = [i for i in ids if not image(root, i).is_file()]
-    if missing:
-        more = f" (and {len(missing) - 1} more ids)" if len(missing) > 1 else ""
-        raise GpslibError(
-            f"The list {path} names id {missing[0]!r}{more} but its image {image(root, missing[0])} does not exist; "
-            f"fix the list or the data root.")
+def _train_ids(dataset: str, root: Path) -> list[str]:
+    """All training ids a seeded split draws from: the tree's own train list (the digits' VOC layout)."""
+    path = root / "ImageSets" / "Segmentation" / "train.txt"
+    if not path.is_file():
+        raise GpslibError(f"No training list {path} for dataset {dataset!r}; write one id per line there or pass "
+                          f"labeled_file and unlabeled_file.")
+    return read_ids(path)
 
 
 def _read_list(path: str | Path) -> list[str]:
-    ids = pascal.read_ids(Path(path))
+    ids = read_ids(Path(path))
     if not ids:
         raise GpslibError(f"The id list {path} is empty; write one image id per line there.")
     return ids
@@ -104,14 +102,14 @@ def _check_disjoint(labeled: list[str], unlabeled: list[str], where: str, dagger
 def resolve_partition(dataset: str, root: str | Path | None, partition: str, seed: int = 0,
                       labeled_file: str | Path | None = None, unlabeled_file: str | Path | None = None,
                       dagger: bool = False) -> Partition:
+    """The labeled and unlabeled ids: from the user's lists, the shipped CPS lists, or a seeded split of the digits
+    tree's train list."""
     fraction = parse_partition(partition)
-    root = default_root(dataset, root)
+    root = paths.data_root(dataset, root)
     if labeled_file is not None or unlabeled_file is not None:
         if labeled_file is None or unlabeled_file is None:
             raise GpslibError("Pass labeled_file and unlabeled_file together (one id per line each), or neither.")
         labeled, unlabeled = _read_list(labeled_file), _read_list(unlabeled_file)
-        _check_user_ids(dataset, root, labeled, Path(labeled_file))
-        _check_user_ids(dataset, root, unlabeled, Path(unlabeled_file))
         _check_disjoint(labeled, unlabeled, f"{labeled_file} and {unlabeled_file}", dagger)
         source = f"user lists {labeled_file} and {unlabeled_file}"
     elif (folder := shipped_dir(dataset, partition)) is not None:
@@ -123,7 +121,7 @@ def resolve_partition(dataset: str, root: str | Path | None, partition: str, see
             f"Partition {partition!r} has no published {dataset} split; use one of {', '.join(PAPER_PARTITIONS)} "
             f"(the CPS lists the paper trains on), or pass your own lists as labeled_file and unlabeled_file.")
     else:
-        ids = sorted(train_ids(dataset, root))
+        ids = sorted(_train_ids(dataset, root))
         count = min(len(ids), max(1, round(fraction * len(ids))))
         chosen = set(random.Random(seed).sample(ids, count))
         labeled = [i for i in ids if i in chosen]
@@ -135,9 +133,28 @@ def resolve_partition(dataset: str, root: str | Path | None, partition: str, see
 def summary(dataset: str, root: str | Path | None, partition: str, seed: int = 0, dagger: bool = False,
             labeled_file: str | Path | None = None, unlabeled_file: str | Path | None = None) -> str:
     """A few lines for `gpslib splits`: counts and where the lists come from."""
-    root = default_root(dataset, root)
+    root = paths.data_root(dataset, root)
     if dataset == "digits" and labeled_file is None:
         from .digits import prepared
         prepared(root)
     part = resolve_partition(dataset, root, partition, seed, labeled_file, unlabeled_file, dagger)
     return describe(part, f"dataset {dataset}, partition {parse_partition(partition)}" + (" (GPS-dagger)" if dagger else ""))
+
+
+def run_ids(dataset: str, root: Path, partition: str, seed: int = 0, labeled_file=None, unlabeled_file=None,
+            dagger: bool = False) -> Partition:
+    """Every id of a run: the partition's labeled and unlabeled ids, the tree's validation ids and, for the
+    digits, their test ids (VOC's test masks are not public)."""
+    part = resolve_partition(dataset, root, partition, seed, labeled_file, unlabeled_file, dagger)
+    root = Path(root)
+    if dataset == "cityscapes":              # every image of leftImg8bit/val, else the shipped list
+        folder = root / "leftImg8bit" / "val"
+        part.val = (sorted(p.name[: -len("_leftImg8bit.png")] for p in folder.glob("*/*_leftImg8bit.png"))
+                    if folder.is_dir() else read_ids(paths.SPLITS_DIR / "cityscapes" / "val.txt"))
+        part.where = {"val": "leftImg8bit/val"}
+        return part
+    lists = root / "ImageSets" / "Segmentation"
+    part.val = read_ids(lists / "val.txt")
+    part.test = read_ids(lists / "test.txt") if dataset == "digits" and (lists / "test.txt").is_file() else None
+    part.where = {"val": str(lists / "val.txt"), "test": str(lists / "test.txt")}
+    return part
