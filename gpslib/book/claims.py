@@ -172,14 +172,15 @@ def collapsed(frame: pd.DataFrame, experiment: str, partition: str, margin: floa
 
 def cps_collapse(frame: pd.DataFrame) -> str:
     """Where CPS collapses with L_cps on X^u alone (`cps_unlabeled_only`), and where with its reference's loss on
-    X^l and X^u (`tables`)."""
+    X^l and X^u (`tables`): a clause without its full stop, in words (a glued phrase renders no TeX)."""
     done = [p for p in EXPERIMENT_PARTITIONS["cps_unlabeled_only"]
             if scores(frame, ("cps_unlabeled_only", run("cps", p))).size]
     if not done:
-        return "CPS with $L_{cps}$ on $X^u$ alone is not recorded yet."
+        return "CPS with its cross loss on the unlabeled images alone is not recorded yet"
     alone = [p for p in done if collapsed(frame, "tables", p, cps_experiment="cps_unlabeled_only")]
     both = [p for p in done if collapsed(frame, "tables", p)]
-    def where(parts):
-        return f"at {listed(parts)}" if parts else "nowhere"
-    return (f"At {listed(done)}, CPS with $L_{{cps}}$ on $X^u$ alone collapses (its S1 more than 10 points below "
-            f"SupOnly's) {where(alone)}; with the labeled images added, {where(both)}.")
+    rest = [p for p in done if p not in alone]
+    fell = (f"collapses at {listed(alone)} (its S1 more than 10 points below SupOnly's)"
+            + (f", not at {listed(rest)}" if rest else "") if alone else f"does not collapse at {listed(done)}")
+    return (f"With its cross loss on the unlabeled images alone, CPS {fell}; with the labeled images added, as its "
+            f"reference code does, it collapses {'at ' + listed(both) if both else 'nowhere'}")

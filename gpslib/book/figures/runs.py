@@ -274,4 +274,4 @@ def collapse_curves(groups: dict[str, dict[str, History]], truth: float | None =
     legend_below(fig, handles, shown)
     every = {name: h for runs in groups.values() for name, h in runs.items()}
     return finish(fig, f"The students' maps on 64 unlabeled images per evaluation: a collapse shows as background "
-                       f"far above the dashed line and agreement near 100 % — {describe_runs(every)}")
+                       f"above the dashed line, the hidden masks' share — {describe_runs(every)}")
