@@ -168,8 +168,6 @@ def collapsed(frame: pd.DataFrame, experiment: str, partition: str, margin: floa
     return bool(cps < sup - margin)
 
 
-
-
 def cps_collapse(frame: pd.DataFrame) -> str:
     """Where CPS collapses with L_cps on X^u alone (`cps_unlabeled_only`), and where with its reference's loss on
     X^l and X^u (`tables`): a clause without its full stop, in words (a glued phrase renders no TeX)."""
