@@ -272,6 +272,6 @@ def collapse_curves(groups: dict[str, dict[str, History]], truth: float | None =
         handles.append(Line2D([], [], color="black", lw=1, ls=(0, (4, 2))))
         shown.append("background in the hidden masks")
     legend_below(fig, handles, shown)
-    every = {name: h for runs in groups.values() for name, h in runs.items()}
+    every = {f"{label}/{name}": h for label, runs in groups.items() for name, h in runs.items()}   # names repeat
     return finish(fig, f"The students' maps on 64 unlabeled images per evaluation: a collapse shows as background "
                        f"above the dashed line, the hidden masks' share — {describe_runs(every)}")
