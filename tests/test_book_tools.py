@@ -282,6 +282,10 @@ def test_the_claims_table_is_judged_by_one_function_and_the_words_follow(tmp_pat
     table = evidence.method_table(frame)
     assert table.loc[("preset E", "GPS"), "1/8"] == "72.0 (3)" and table.loc[("preset E", "CPS"), "1/16"] == "–"
     assert list(evidence.per_seed(frame).columns) == ["GPS", "CPS", "SupOnly"]
+    record(tmp_path / "more", "tables", "gps-1_16", "gps", "1/16", (0.70,))        # one seed: no interval
+    record(tmp_path / "more", "tables", "supervised-1_16", "supervised", "1/16", (0.62, 0.63))
+    found = claims.finding(evidence.runs(tmp_path / "more"))
+    assert found["plain_supervised"] == "GPS − SupOnly is +8.0 points at 1/16, one seed so far"
 
 
 def test_a_chapter_comparison_and_listing_use_the_same_pairing(tmp_path):

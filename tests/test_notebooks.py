@@ -1,41 +1,17 @@
-"""Every book notebook executes exactly once in the tests: in the book build (tests/test_book_build.py),
-with the defaults a reader sees, or, for a notebook the build does not execute, here with papermill and
-smoke parameters, from a folder outside book/ and from book/ itself (no path may depend on the
-working directory)."""
+"""Every book notebook is smoke-run (tests/smoke.py) from a folder outside book/: the chapters the book
+executes by the book build's test (tests/test_book_build.py), which then renders their outputs, and the
+others here, once from outside book/ and once from book/ itself, as users call them (no path may depend
+on the working directory)."""
 import ast
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
-import yaml
 
 from built_book import built_notebooks
+from smoke import SMOKE, smoke_run
 
 ROOT = Path(__file__).resolve().parents[1]
 BOOK = ROOT / "book"
-
-# Notebook file name -> papermill parameters that make it run in seconds on a CPU, for a quick look at one
-# chapter (papermill book/X.ipynb out.ipynb -y '<these>'); the tests smoke-run only the notebooks the
-# book build does not execute. A notebook not listed runs with its own defaults.
-SMOKE: dict[str, dict] = {
-    "02_data.ipynb": {"n_samples": 4, "aug_seeds": 2},
-    "03_networks.ipynb": {"backbones": "resnet18"},
-    "04_teacher.ipynb": {"teacher_epochs": 0.02, "val_limit": 8, "n_images": 2},
-    "05_guide_step.ipynb": {"teacher_epochs": 0.01},
-    "06_feedback_rampup.ipynb": {"epochs": 1, "iters_per_epoch": 2, "teacher_epochs": 0.5, "val_limit": 4,
-                                 "pseudo_eval_images": 4},
-    "12_your_own_data.ipynb": {"n_labeled": 8, "n_unlabeled": 8, "n_val": 2, "encoder_weights": None, "epochs": 1,
-                               "iters_per_epoch": 2, "teacher_epochs": 1, "val_limit": 2, "n_images": 2},
-    "train.ipynb": {"epochs": 1, "iters_per_epoch": 2, "teacher_epochs": 0.5, "val_limit": 4,
-                    "pseudo_eval_images": 4, "n_images": 2},
-    # the introduction, 08, 09 and 11 read the runs recorded in book/results
-    "08_training_flow.ipynb": {},
-    "09_ablations.ipynb": {},
-    "11_results.ipynb": {},
-    "intro.ipynb": {},
-}
 
 NOTEBOOKS = sorted(BOOK.glob("*.ipynb"))
 SMOKE_RUN = [p for p in NOTEBOOKS if f"book/{p.name}" not in built_notebooks()]
@@ -47,20 +23,12 @@ def _new_files(before: set[Path]) -> list[str]:
 
 @pytest.mark.notebook
 @pytest.mark.parametrize("notebook", SMOKE_RUN, ids=[p.name for p in SMOKE_RUN])
-def test_notebook_runs_from_outside_book(notebook, tmp_path, monkeypatch):
-    papermill = pytest.importorskip("papermill")
-    monkeypatch.setenv("GPSLIB_RUNS", str(tmp_path / "runs"))    # not the project's runs/
-    workdir = tmp_path / "cwd"
-    workdir.mkdir()
+def test_notebook_runs_from_outside_book(notebook, tmp_path):
+    pytest.importorskip("papermill")
+    (tmp_path / "cwd").mkdir()
     before = set(BOOK.rglob("*"))
-    papermill.execute_notebook(
-        str(notebook),
-        str(tmp_path / notebook.name),
-        parameters=SMOKE.get(notebook.name, {}),
-        cwd=str(workdir),
-        kernel_name="python3",
-        progress_bar=False,
-    )
+    result = smoke_run(notebook, tmp_path / notebook.name, cwd=tmp_path / "cwd", runs=tmp_path / "runs")
+    assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-4000:]
     assert _new_files(before) == []
 
 
@@ -70,13 +38,9 @@ def test_notebook_runs_from_book_as_users_call_it(notebook, tmp_path):
     """cd book && papermill train.ipynb out.ipynb -p partition 1/8 (the output goes elsewhere here)."""
     pytest.importorskip("papermill")
     nbformat = pytest.importorskip("nbformat")
-    env = {**os.environ, "GPSLIB_RUNS": str(tmp_path / "runs")}
-    as_users = ["-p", "partition", "1/8"] if "partition" in _parameter_names(nbformat.read(notebook, 4)) else []
+    as_users = ("-p", "partition", "1/8") if "partition" in _parameter_names(nbformat.read(notebook, 4)) else ()
     before = set(BOOK.rglob("*"))
-    result = subprocess.run(
-        [sys.executable, "-m", "papermill", notebook.name, str(tmp_path / "out.ipynb"), "-k", "python3",
-         "--no-progress-bar", *as_users, "-y", yaml.safe_dump(SMOKE.get(notebook.name, {}))],
-        cwd=BOOK, env=env, capture_output=True, text=True, timeout=1800)
+    result = smoke_run(Path(notebook.name), tmp_path / "out.ipynb", cwd=BOOK, runs=tmp_path / "runs", extra=as_users)
     assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-4000:]
     assert _new_files(before) == []
 
@@ -88,8 +52,8 @@ def _parameter_names(nb) -> set[str]:
 
 
 def test_every_notebook_runs_once_and_smoke_parameters_exist():
-    """Each notebook is executed by the build or smoke-run here; SMOKE names only real parameters (most of
-    it is no longer run by the tests, so a renamed parameter would go unnoticed)."""
+    """Each notebook is smoke-run by the build's test or here; SMOKE names only real parameters (papermill
+    injects an unknown one without a word, and the notebook would run at its defaults)."""
     nbformat = pytest.importorskip("nbformat")
     built = built_notebooks()
     assert SMOKE_RUN and len(built) + len(SMOKE_RUN) == len(NOTEBOOKS), (built, SMOKE_RUN)

@@ -13,7 +13,6 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-from PIL import Image
 
 from gpslib import make_config
 from gpslib.checkpoint import load_checkpoint, save_checkpoint

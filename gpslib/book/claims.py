@@ -125,6 +125,8 @@ def finding(frame: pd.DataFrame, experiment: str = "tables") -> dict[str, str]:
         "plain_supervised": plain(vs["supervised"], "GPS", "SupOnly"), "plain_cps": plain(vs["cps"], "GPS", "CPS"),
         "plain_cps_supervised": plain(cps, "CPS", "SupOnly"), "held": listed(held) if held else "no partition",
         "partitions": listed(recorded) if recorded else "",
+        "unrecorded": listed(missing) if (missing := [p for p in EXPERIMENT_PARTITIONS[experiment]
+                                                       if p not in recorded]) else "",
         "collapse": (f"CPS collapses at {listed(fell)}: its S1 ends more than 10 points below SupOnly's, so "
                      "there GPS's lead over CPS measures that collapse, not GPS's gain. " if fell else ""),
     }
@@ -144,18 +146,22 @@ def across(gaps: dict[str, Gap]) -> str:
 
 def plain(gaps: dict[str, Gap], a: str, b: str) -> str:
     """The same in plain words, sizes without intervals: 'GPS beats SupOnly at 1/16 and 1/8 (by 6.4 and 3.8
-    points); GPS trails SupOnly at 1/4 (by 1.2 points); at 1/2 the two are not separated'."""
+    points); GPS trails SupOnly at 1/4 (by 1.2 points); at 1/2 the two are not separated'. A partition with one
+    seed is given as its one difference, since it has no interval."""
     parts = []
     for sign, verb in ((1, "beats"), (-1, "trails")):
-        where = {p: g for p, g in gaps.items() if g.n and g.sign == sign}
+        where = {p: g for p, g in gaps.items() if g.n > 1 and g.sign == sign}
         if where:
             sizes = listed([f"{abs(g.mean):.1f}" for g in where.values()])
             parts.append(f"{a} {verb} {b} at {listed(list(where))} (by {sizes} points)")
-    level = [p for p, g in gaps.items() if g.n and g.sign == 0]
-    if level and not parts:
-        return f"{a} and {b} are not separated at any partition"
+    level = [p for p, g in gaps.items() if g.n > 1 and g.sign == 0]
     if level:
-        parts.append(f"at {listed(level)} the two are not separated")
+        parts.append(f"{a} and {b} are not separated at any partition" if len(level) == len(gaps) and not parts
+                     else f"at {listed(level)} the two are not separated")
+    single = {p: g for p, g in gaps.items() if g.n == 1}
+    if single:
+        sizes = listed([f"{g.mean:+.1f}".replace("-", "−") for g in single.values()])
+        parts.append(f"{a} − {b} is {sizes} points at {listed(list(single))}, one seed so far")
     return "; ".join(parts) if parts else "not recorded"
 
 

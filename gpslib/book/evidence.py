@@ -87,7 +87,8 @@ def run(method: str, partition: str) -> str:
 # ---------------------------------------------------------------- the compact table
 def method_table(frame: pd.DataFrame, experiments=("tables_converged", "tables", "tables_cutmix"),
                  score: str = "test") -> pd.DataFrame:
-    """Mean S1 (%) per setting x method (rows) and partition (columns), seeds in brackets; a dash where none."""
+    """Mean S1 (%) per setting x method (rows; method alone for one setting) and partition (columns), seeds in
+    brackets; a dash where none."""
     labels = {"tables_converged": "converged", "tables": "preset E", "tables_cutmix": "CutMix, preset E"}
     rows = {}
     for e in experiments:
@@ -100,7 +101,7 @@ def method_table(frame: pd.DataFrame, experiments=("tables_converged", "tables",
                 rows[(labels[e], label)] = cells
     table = pd.DataFrame(rows).T.reindex(columns=EXPERIMENT_PARTITIONS["tables"]).fillna("")
     table.index.names = ["setting", "method"]
-    return table
+    return table.droplevel("setting") if len(experiments) == 1 else table
 
 
 def background_truth(partition: str = "1/8", n: int = 64) -> float:
