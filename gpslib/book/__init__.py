@@ -8,9 +8,9 @@ COLUMN_CHARS = 77
 
 
 def listed(items) -> str:
-    """'a', 'a and b', 'a, b and c'."""
+    """'a', 'a and b', 'a, b and c'; '' for none."""
     items = [str(i) for i in items]
-    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
+    return " and ".join(filter(None, [", ".join(items[:-1]), *items[-1:]]))
 
 
 def filled(frame):

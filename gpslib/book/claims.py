@@ -118,15 +118,13 @@ def finding(frame: pd.DataFrame, experiment: str = "tables") -> dict[str, str]:
           for other in ("supervised", "cps")}
     cps = {p: gap(frame, (experiment, run("cps", p)), (experiment, run("supervised", p))) for p in recorded}
     fell = [p for p in recorded if vs["cps"][p].n and collapsed(frame, experiment, p)]
-    orders = {p: order(frame, experiment, p) for p in recorded}
-    held = [p for p, word in orders.items() if word == "confirmed"]
+    held = [p for p in recorded if order(frame, experiment, p) == "confirmed"]
     return {
-        "vs_supervised": across(vs["supervised"]), "vs_cps": across(vs["cps"]),
+        "vs_cps": across(vs["cps"]),
         "plain_supervised": plain(vs["supervised"], "GPS", "SupOnly"), "plain_cps": plain(vs["cps"], "GPS", "CPS"),
-        "plain_cps_supervised": plain(cps, "CPS", "SupOnly"), "held": listed(held) if held else "no partition",
-        "partitions": listed(recorded) if recorded else "",
-        "unrecorded": listed(missing) if (missing := [p for p in EXPERIMENT_PARTITIONS[experiment]
-                                                       if p not in recorded]) else "",
+        "plain_cps_supervised": plain(cps, "CPS", "SupOnly"), "held": listed(held) or "no partition",
+        "partitions": listed(recorded),
+        "unrecorded": listed([p for p in EXPERIMENT_PARTITIONS[experiment] if p not in recorded]),
         "collapse": (f"CPS collapses at {listed(fell)}: its S1 ends more than 10 points below SupOnly's, so "
                      "there GPS's lead over CPS measures that collapse, not GPS's gain. " if fell else ""),
     }
@@ -135,9 +133,8 @@ def finding(frame: pd.DataFrame, experiment: str = "tables") -> dict[str, str]:
 # ---------------------------------------------------------------- words over partitions
 def across(gaps: dict[str, Gap]) -> str:
     """'ahead at 1/8 (+2.6; 95 % CI 1.6 to 3.6) and 1/4 (...); behind at 1/2 (...); not separated at 1/16 (...)'."""
-    groups = {1: "ahead", -1: "behind", 0: "not separated"}
     parts = []
-    for sign, word in groups.items():
+    for sign, word in {1: "ahead", -1: "behind", 0: "not separated"}.items():
         where = [f"{p} ({g:short})" for p, g in gaps.items() if g.n and g.sign == sign]
         if where:
             parts.append(f"{word} at {listed(where)}")
@@ -154,12 +151,10 @@ def plain(gaps: dict[str, Gap], a: str, b: str) -> str:
         if where:
             sizes = listed([f"{abs(g.mean):.1f}" for g in where.values()])
             parts.append(f"{a} {verb} {b} at {listed(list(where))} (by {sizes} points)")
-    level = [p for p, g in gaps.items() if g.n > 1 and g.sign == 0]
-    if level:
+    if level := [p for p, g in gaps.items() if g.n > 1 and g.sign == 0]:
         parts.append(f"{a} and {b} are not separated at any partition" if len(level) == len(gaps) and not parts
                      else f"at {listed(level)} the two are not separated")
-    single = {p: g for p, g in gaps.items() if g.n == 1}
-    if single:
+    if single := {p: g for p, g in gaps.items() if g.n == 1}:
         sizes = listed([f"{g.mean:+.1f}".replace("-", "−") for g in single.values()])
         parts.append(f"{a} − {b} is {sizes} points at {listed(list(single))}, one seed so far")
     return "; ".join(parts) if parts else "not recorded"
