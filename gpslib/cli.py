@@ -35,8 +35,8 @@ def _config_from(args: argparse.Namespace):
 
 
 def cmd_train(args) -> int:
+    cfg = _config_from(args)          # a mistake in the options is answered before torch loads
     from .train import train
-    cfg = _config_from(args)
     history = train(cfg, resume=args.resume)
     final = history.final
     print(f"finished {cfg.method} on {cfg.dataset} {cfg.partition}: " +

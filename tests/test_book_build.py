@@ -9,6 +9,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -200,14 +201,13 @@ class Build:
 
 def _smoke_run_chapters(stage: Path, base: Path) -> list[str]:
     """Each chapter the build executes, smoke-run from a fresh folder outside book/ (tests/smoke.py) into the
-    staged book; returns the failures."""
-    failures = []
-    for name in built_notebooks():
+    staged book, two at a time (a chapter spends much of its time loading libraries); returns the failures."""
+    def run(name: str) -> str:
         cwd = Path(tempfile.mkdtemp(dir=base))
         result = smoke_run(ROOT / name, stage / name, cwd=cwd, runs=cwd / "runs")
-        if result.returncode != 0:
-            failures.append(f"{name}:\n" + result.stderr[-3000:])
-    return failures
+        return "" if result.returncode == 0 else f"{name}:\n" + result.stderr[-3000:]
+    with ThreadPoolExecutor(2) as pool:
+        return [failure for failure in pool.map(run, built_notebooks()) if failure]
 
 
 @pytest.fixture(scope="module")

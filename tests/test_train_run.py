@@ -15,7 +15,7 @@ from gpslib.checkpoint import load_checkpoint
 from gpslib.errors import GpslibError
 from gpslib.train import train
 
-from conftest import tiny_cfg
+from conftest import TINY_BACKBONE, tiny_cfg
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -93,7 +93,7 @@ train(cfg, resume={resume}, on_iteration=kill, progress=False)
 def test_sigkill_then_resume_reproduces_the_uninterrupted_history(small_digits, tmp_path):
     common = dict(data_root=str(small_digits), crop_size=32, batch_labeled=4, batch_unlabeled=4, epochs=3,
                   iters_per_epoch=2, teacher_epochs=1, val_limit=4, pseudo_eval_images=2, device="cpu",
-                  decoder_channels=32, checkpoint_every=2, eval_every=2, backbone="resnet18",
+                  decoder_channels=32, checkpoint_every=2, eval_every=2, backbone=TINY_BACKBONE,
                   encoder_weights="random")
     def run(out, kill_at, resume):   # every run in a fresh process with the same environment
         overrides = dict(common, out_dir=str(tmp_path / out))
@@ -130,7 +130,7 @@ def test_refuses_to_overwrite_a_run_and_stops_on_non_finite_loss(small_digits, t
 def test_two_process_gloo_run(small_digits, tmp_path):
     overrides = dict(data_root=str(small_digits), crop_size=32, batch_labeled=4, batch_unlabeled=4, epochs=1,
                      iters_per_epoch=2, teacher_epochs=1, val_limit=4, pseudo_eval_images=2, device="cpu",
-                     decoder_channels=32, backbone="resnet18", encoder_weights="random",
+                     decoder_channels=32, backbone=TINY_BACKBONE, encoder_weights="random",
                      out_dir=str(tmp_path / "ddp"))
     script = tmp_path / "ddp_run.py"
     script.write_text(
@@ -180,7 +180,8 @@ def test_cli_splits_and_cost_reproduce_the_paper():
 def test_cli_train_eval_predict(small_digits, tmp_path):
     out = _cli("train", "--method", "supervised", "--partition", "1/4", "--data-root", str(small_digits),
                "--crop-size", "32", "--batch-labeled", "4", "--epochs", "1", "--iters-per-epoch", "2",
-               "--val-limit", "4", "--decoder-channels", "32", "--out-dir", str(tmp_path / "run"), "--device", "cpu")
+               "--val-limit", "4", "--decoder-channels", "32", "--backbone", TINY_BACKBONE,
+               "--encoder-weights", "random", "--out-dir", str(tmp_path / "run"), "--device", "cpu")
     assert out.returncode == 0, out.stderr[-2000:]
     ckpt = tmp_path / "run" / "last.pt"
     out = _cli("eval", str(ckpt), "--limit", "4")
