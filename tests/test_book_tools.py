@@ -231,6 +231,20 @@ def test_the_grid_records_every_setting_the_paper_reports():
     assert "-p cutmix_boxes 1" in experiments.papermill_command(experiments.parameters("cutmix_recipe", "one-box"))
 
 
+def test_each_current_gps_run_loads_the_supervised_run_of_its_own_grid_seed_and_partition(tmp_path, monkeypatch):
+    monkeypatch.setattr(experiments, "RUNS_DIR", tmp_path)
+    for source, name in (("tables", "supervised-1_16-s2"), ("tables_converged", "supervised-1_8-s1")):
+        (tmp_path / "recorded" / source / name).mkdir(parents=True)
+        (tmp_path / "recorded" / source / name / "last.pt").write_bytes(b"")
+    teacher = lambda experiment, name: experiments.supervised_run(experiment, name).relative_to(tmp_path)  # noqa
+    assert str(teacher("tables_cutmix", "gps-1_16-s2")) == "recorded/tables/supervised-1_16-s2/last.pt"
+    assert str(teacher("converged_causes", "rampdown-1_8-s1")) == "recorded/tables_converged/supervised-1_8-s1/last.pt"
+    assert experiments.supervised_run("converged_causes", "rampdown-1_8") is None      # seed 0 not trained
+    assert experiments.supervised_run("short_teacher", "gps-1_16-s2") is None          # its own phase a
+    causes, converged = experiments.EXPERIMENTS["converged_causes"], experiments.EXPERIMENTS["tables_converged"]
+    assert all(p["epochs"] == converged["gps-1_8"]["epochs"] for p in causes.values())
+
+
 def test_say_keeps_the_interval_label_on_one_line():
     assert say("+4.3 points (95 % CI 2.1 to 6.5)").data == "+4.3 points (95\u00a0%\u00a0CI 2.1 to 6.5)"
 

@@ -80,6 +80,11 @@ EXPERIMENTS: dict[str, dict[str, dict[str, Any]]] = {
     "short_teacher": _grid(("gps",), teacher_epochs=FIRST_PRESET_TEACHER_EPOCHS),
     # CPS's collapse, shown and scored on test: CPS as `tables` but with L_cps on the unlabeled images only (eq. 6).
     "cps_unlabeled_only": _grid(("cps",), ("1/16", "1/8"), cps_on_labeled=False),
+    # What may hold GPS below CPS trained until the curves flatten (1/8): a teacher that trails its students (given
+    # `teacher_lr`'s 1e-4, 154x the paper's formula at this budget), L_gps not ramped down after the latch (4.4.3).
+    "converged_causes": {name.replace("gps", variant, 1): params for variant, change in (
+        ("teacher_lr", {"teacher_lr": 1e-4}), ("rampdown", {"rampdown_gps": True}))
+        for name, params in _grid(("gps",), ("1/8",), epochs=_converged("1/8"), **change).items()},
     # The first preset's experiments; book/results/README.md says what each records.
     "main": _grid(("gps", "cps", "supervised"), ("1/8", "1/16", "1/4", "1/2")),
     **{experiment: {_seeded(name, seed): {**params, "seed": seed}
@@ -125,7 +130,8 @@ def result_path(experiment: str, name: str, results_dir: Path = RESULTS_DIR) -> 
     return Path(results_dir) / experiment / f"{name}.json"
 
 
-CURRENT = ("tables", "tables_cutmix", "tables_converged", "short_teacher", "cps_unlabeled_only")   # today's preset
+CURRENT = ("tables", "tables_cutmix", "tables_converged", "short_teacher", "cps_unlabeled_only",   # today's preset
+           "converged_causes")
 
 
 def parameters(experiment: str, name: str, **budget: Any) -> dict[str, Any]:
@@ -153,8 +159,9 @@ def supervised_run(experiment: str, name: str) -> Path | None:
     params = EXPERIMENTS[experiment][name]
     if experiment not in CURRENT or params.get("method") != "gps" or "teacher_epochs" in params:
         return None
-    source = "tables_converged" if experiment == "tables_converged" else "tables"
-    path = RUNS_DIR / "recorded" / source / name.replace("gps-", "supervised-", 1) / "last.pt"
+    source = "tables_converged" if "epochs" in params else "tables"      # a converged grid names its E
+    supervised = _seeded(f"supervised-{_slug(params['partition'])}", params.get("seed", 0))
+    path = RUNS_DIR / "recorded" / source / supervised / "last.pt"
     return path if path.is_file() else None
 
 
