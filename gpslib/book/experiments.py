@@ -80,8 +80,8 @@ EXPERIMENTS: dict[str, dict[str, dict[str, Any]]] = {
     "short_teacher": _grid(("gps",), teacher_epochs=FIRST_PRESET_TEACHER_EPOCHS),
     # CPS's collapse, shown and scored on test: CPS as `tables` but with L_cps on the unlabeled images only (eq. 6).
     "cps_unlabeled_only": _grid(("cps",), ("1/16", "1/8"), cps_on_labeled=False),
-    # What may hold GPS below CPS trained until the curves flatten (1/8): a teacher that trails its students (given
-    # `teacher_lr`'s 1e-4, 154x the paper's formula at this budget), L_gps not ramped down after the latch (4.4.3).
+    # What may hold GPS below CPS trained until the curves flatten (1/8): a teacher that trails its students (variant
+    # teacher_lr: 1e-4, 154x the paper's formula here) or L_gps at full weight late on (rampdown: section 4.4.3).
     "converged_causes": {name.replace("gps", variant, 1): params for variant, change in (
         ("teacher_lr", {"teacher_lr": 1e-4}), ("rampdown", {"rampdown_gps": True}))
         for name, params in _grid(("gps",), ("1/8",), epochs=_converged("1/8"), **change).items()},
