@@ -26,10 +26,10 @@ SMOKE: dict[str, dict] = {
 }
 
 
-def smoke_run(notebook: Path, output: Path, cwd: Path, runs: Path, extra: tuple[str, ...] = (),
-              env: dict | None = None) -> subprocess.CompletedProcess:
+def smoke_run(notebook: Path, output: Path, cwd: Path, runs: Path,
+              extra: tuple[str, ...] = ()) -> subprocess.CompletedProcess:
     """papermill NOTEBOOK OUTPUT -y SMOKE, started in `cwd`, its demo runs under `runs` (not the project's)."""
-    env = {**(os.environ if env is None else env), "GPSLIB_RUNS": str(runs)}
+    env = {**os.environ, "GPSLIB_RUNS": str(runs)}
     return subprocess.run(
         [sys.executable, "-m", "papermill", str(notebook), str(output), "-k", "python3", "--no-progress-bar",
          *extra, "-y", yaml.safe_dump(SMOKE.get(Path(notebook).name, {}))],
