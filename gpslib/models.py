@@ -44,7 +44,7 @@ def build_segmenter(backbone: str = "resnet18", num_classes: int = 11, encoder_w
 
 def encoder_fingerprint(backbone: str, encoder_weights: str | None) -> str | None:
     """The first 12 hex digits of the SHA-256 of a local encoder file ("digits" or a path), so a run records which
-    weights it started from: the digits encoder's bits depend on the thread count that pre-trained it."""
+    weights it started from: the digits encoder's bits depend on the torch build and CPU that pre-trained it."""
     import hashlib
     if encoder_weights in (None, "random", "imagenet"):
         return None

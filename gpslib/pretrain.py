@@ -5,8 +5,10 @@ students learn fast. The embedded digits get the same start without leaking a sc
 a pool of source digits out of every train and val scene, and this module renders single digits from that
 pool exactly as scenes are rendered, then trains DeepLabV3+'s own encoder (same dilations, output stride
 16) with a linear classifier on its deepest features. A tenth of the pool's source digits is held out to
-report the accuracy on unseen handwriting. The result is deterministic for a given number of CPU threads
-(float sums differ between thread counts), built on first use and cached next to the generated data as
+report the accuracy on unseen handwriting. It trains on one CPU thread whatever the machine: float sums differ
+between thread counts, and one thread gives every clone the very encoder that the recorded runs used
+(meta.encoder_sha256), and a busy process beside it takes no more than its own core (spinning threads made
+pre-training many times slower: book/performance.md). Built on first use and cached next to the generated data as
 data/digits/encoders/<backbone>.pt, like the scenes themselves.
 """
 from __future__ import annotations
@@ -26,6 +28,7 @@ from .data import digits
 from .data.transforms import MEAN, STD
 from .locks import locked
 from .progress import bar as progress_bar
+from .threads import one_thread
 
 VERSION = 1
 SETTINGS = dict(images=6000, test_images=1000, iterations=500, batch=32, lr=1e-3, weight_decay=1e-4, size=64, seed=0)
@@ -93,7 +96,7 @@ def pretrain_encoder(backbone: str, settings: dict | None = None, log=None,
         x, y = render_digits(fit_pool, s["images"], s["size"], s["seed"], bar)
         x_test, y_test = render_digits(np.sort(held_out), s["test_images"], s["size"], s["seed"] + 1, bar)
     start = time.perf_counter()
-    with progress_bar(s["iterations"], f"encoder pre-training ({backbone})", progress) as bar:
+    with progress_bar(s["iterations"], f"encoder pre-training ({backbone})", progress) as bar, one_thread():
         model, loss = _fit(backbone, s, x, y, bar)
         held_out_accuracy = accuracy(model, x_test, y_test)
         summary = f"loss {loss:.3f}, held-out accuracy {held_out_accuracy:.3f}"

@@ -11,6 +11,7 @@ thread count changes how a convolution splits its sums, so only a pinned count r
 """
 from __future__ import annotations
 
+import contextlib
 import os
 import time
 
@@ -74,3 +75,14 @@ def for_run(threads: int | None, device: torch.device):
     if threads is not None or device.type != "cpu" or "OMP_NUM_THREADS" in os.environ or busy_seconds() is None:
         return Pinned(threads)
     return FreeCores()
+
+
+@contextlib.contextmanager
+def one_thread():
+    """The block on one torch thread (work that must give the same bits on every machine), then the count before."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)

@@ -50,8 +50,8 @@ def test_parameter_counts_add_up():
 
 
 def test_a_run_records_which_local_encoder_it_started_from(tmp_path):
-    """The fingerprint is the SHA-256 prefix of the weight file (the digits encoder's bits depend on the thread
-    count that pre-trained it); hub or random weights have none."""
+    """The fingerprint is the SHA-256 prefix of the weight file (the digits encoder's bits depend on the torch
+    build and CPU that pre-trained it); hub or random weights have none."""
     import hashlib
 
     from gpslib.models import encoder_fingerprint
