@@ -117,12 +117,13 @@ def small_digits(tmp_path_factory):
 
 TINY_BACKBONE = "tu-resnet10t"    # half the time of a ResNet-18 per run
 
+# A whole run on `small_digits` in seconds: 3 epochs of 2 iterations, 4 + 4 images, the preset's ResNet-10-T with
+# random weights and a narrow decoder. Tests that train in a subprocess pass these fields as a dict.
+TINY = dict(crop_size=32, batch_labeled=4, batch_unlabeled=4, epochs=3, iters_per_epoch=2, teacher_epochs=1,
+            val_limit=4, pseudo_eval_images=2, device="cpu", decoder_channels=32, backbone=TINY_BACKBONE,
+            encoder_weights="random")
+
 
 def tiny_cfg(root, out_dir, **overrides):
-    """A whole run on `small_digits` in seconds: 3 epochs of 2 iterations, 4 + 4 images, the preset's ResNet-10-T
-    with random weights and a narrow decoder."""
-    values = dict(data_root=str(root), crop_size=32, batch_labeled=4, batch_unlabeled=4, epochs=3,
-                  iters_per_epoch=2, teacher_epochs=1, val_limit=4, pseudo_eval_images=2, device="cpu",
-                  decoder_channels=32, backbone=TINY_BACKBONE, encoder_weights="random", out_dir=str(out_dir))
-    values.update(overrides)
-    return make_config("digits", "1/4", **values)
+    """The TINY run's config on the digits at `root`, writing to `out_dir`."""
+    return make_config("digits", "1/4", **dict(TINY, data_root=str(root), out_dir=str(out_dir), **overrides))

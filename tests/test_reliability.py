@@ -21,7 +21,7 @@ from gpslib.data.partitions import resolve_partition
 from gpslib.errors import CorruptFileError, GpslibError
 from gpslib.train import train
 
-from conftest import CITY_TRAIN, CITY_VAL, TINY_BACKBONE, VOC_TRAIN, tiny_cfg, write_cityscapes, write_lists
+from conftest import CITY_TRAIN, CITY_VAL, TINY, VOC_TRAIN, tiny_cfg, write_cityscapes, write_lists
 
 BOOK = Path(__file__).resolve().parents[1] / "book"
 
@@ -259,9 +259,7 @@ except TrainingInterrupted as stop:
 
 def test_sigint_saves_mid_epoch_and_the_resumed_run_equals_the_uninterrupted_one(small_digits, tmp_path):
     handler = signal.getsignal(signal.SIGINT)      # the default, or "ignored" when pytest runs in the background
-    common = dict(data_root=str(small_digits), crop_size=32, batch_labeled=4, batch_unlabeled=4, epochs=2,
-                  iters_per_epoch=3, teacher_epochs=1, val_limit=4, pseudo_eval_images=2, device="cpu",
-                  decoder_channels=32, checkpoint_every=100, backbone=TINY_BACKBONE, encoder_weights="random")
+    common = dict(TINY, data_root=str(small_digits), epochs=2, iters_per_epoch=3, checkpoint_every=100)
 
     def run(out, at, resume):
         script = SIGINT_SCRIPT.format(overrides=dict(common, out_dir=str(tmp_path / out)), at=at, resume=resume)

@@ -15,7 +15,7 @@ from gpslib.checkpoint import load_checkpoint
 from gpslib.errors import GpslibError
 from gpslib.train import train
 
-from conftest import TINY_BACKBONE, tiny_cfg
+from conftest import TINY, TINY_BACKBONE, tiny_cfg
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -91,10 +91,7 @@ train(cfg, resume={resume}, on_iteration=kill, progress=False)
 
 
 def test_sigkill_then_resume_reproduces_the_uninterrupted_history(small_digits, tmp_path):
-    common = dict(data_root=str(small_digits), crop_size=32, batch_labeled=4, batch_unlabeled=4, epochs=3,
-                  iters_per_epoch=2, teacher_epochs=1, val_limit=4, pseudo_eval_images=2, device="cpu",
-                  decoder_channels=32, checkpoint_every=2, eval_every=2, backbone=TINY_BACKBONE,
-                  encoder_weights="random")
+    common = dict(TINY, data_root=str(small_digits), checkpoint_every=2, eval_every=2)
     def run(out, kill_at, resume):   # every run in a fresh process with the same environment
         overrides = dict(common, out_dir=str(tmp_path / out))
         return subprocess.run([sys.executable, "-c", KILL_SCRIPT.format(overrides=overrides, kill_at=kill_at,
@@ -128,10 +125,7 @@ def test_refuses_to_overwrite_a_run_and_stops_on_non_finite_loss(small_digits, t
 
 
 def test_two_process_gloo_run(small_digits, tmp_path):
-    overrides = dict(data_root=str(small_digits), crop_size=32, batch_labeled=4, batch_unlabeled=4, epochs=1,
-                     iters_per_epoch=2, teacher_epochs=1, val_limit=4, pseudo_eval_images=2, device="cpu",
-                     decoder_channels=32, backbone=TINY_BACKBONE, encoder_weights="random",
-                     out_dir=str(tmp_path / "ddp"))
+    overrides = dict(TINY, data_root=str(small_digits), epochs=1, out_dir=str(tmp_path / "ddp"))
     script = tmp_path / "ddp_run.py"
     script.write_text(
         "import torch, torch.distributed as dist\n"
