@@ -32,10 +32,10 @@ def busy_seconds() -> float | None:
 class FreeCores:
     """`step()` between iterations: every `window` seconds, set torch's threads to the cores others leave free."""
 
-    def __init__(self, cores: int | None = None, window: float = 3.0, machine=busy_seconds,
-                 own=time.process_time, clock=time.monotonic):
-        self.cores, self.window = cores or os.cpu_count() or 1, window
-        self.machine, self.own, self.clock = machine, own, clock
+    def __init__(self, cores: int | None = None, window: float = 3.0, probe: float = 0.5, machine=busy_seconds,
+                 own=time.process_time, clock=time.monotonic, sleep=time.sleep):
+        self.cores, self.window, self.probe = cores or os.cpu_count() or 1, window, probe
+        self.machine, self.own, self.clock, self.sleep = machine, own, clock, sleep
         self.changes: list[tuple[float, int]] = []     # (seconds since start, threads) at every change
         self._start = self.clock()
         self._last = (self._start, self.machine(), self.own())
@@ -44,9 +44,14 @@ class FreeCores:
         """Threads for a machine on which other processes keep `others` cores busy (at least one)."""
         return max(1, min(self.cores, self.cores - round(others)))
 
-    def step(self) -> None:
+    def step(self, now_or_wait: bool = False) -> None:
+        """Between iterations: act once a window has passed. `now_or_wait` (before a run's first network pass, which
+        may be a long evaluation): measure now, after sleeping until `probe` seconds have passed since the last look."""
         now = self.clock()
-        if now - self._last[0] < self.window:
+        if now_or_wait and now - self._last[0] < self.probe:
+            self.sleep(self.probe - (now - self._last[0]))
+            now = self.clock()
+        elif not now_or_wait and now - self._last[0] < self.window:
             return
         busy, own = self.machine(), self.own()
         others = ((busy - self._last[1]) - (own - self._last[2])) / (now - self._last[0])
@@ -66,7 +71,7 @@ class Pinned:
         if threads is not None:
             torch.set_num_threads(threads)
 
-    def step(self) -> None:
+    def step(self, now_or_wait: bool = False) -> None:
         pass
 
 

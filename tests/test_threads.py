@@ -46,6 +46,23 @@ def test_a_busy_process_takes_a_thread_and_gives_it_back():
         torch.set_num_threads(before)
 
 
+def test_before_the_first_pass_it_looks_at_once_instead_of_a_window_later():
+    before = torch.get_num_threads()
+    try:
+        torch.set_num_threads(2)
+        m = FakeMachine()
+        slept = []
+        g = threads.FreeCores(cores=2, window=3.0, probe=0.5, machine=lambda: m.busy, own=lambda: m.own,
+                              clock=lambda: m.now, sleep=lambda s: (slept.append(s), m.advance(s, 1.0, 0.0)))
+        m.advance(0.1, others=1.0, mine=0.0)       # a busy process, and the run has not started computing
+        g.step()
+        assert torch.get_num_threads() == 2 and slept == []
+        g.step(now_or_wait=True)                   # sleeps the rest of the 0.5 s probe, then measures
+        assert slept == [pytest.approx(0.4)] and torch.get_num_threads() == 1
+    finally:
+        torch.set_num_threads(before)
+
+
 def test_free_keeps_at_least_one_thread_and_at_most_the_cores():
     g = threads.FreeCores(cores=8, machine=lambda: 0.0, own=lambda: 0.0, clock=lambda: 0.0)
     assert [g.free(x) for x in (0.0, 0.4, 2.6, 7.9, 12.0, -0.3)] == [8, 8, 5, 1, 1, 8]

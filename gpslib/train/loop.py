@@ -210,6 +210,7 @@ class Trainer:
             self.resume()
         if self.cfg.tensorboard and self.rt.is_main:
             self.recorder = Recorder(self.history, self.out_dir / "tensorboard")
+        self.threads.step(now_or_wait=True)       # the first evaluation comes before any iteration
         try:
             with self.stop.catch(enabled=not self.rt.distributed):
                 if self.cfg.method == "gps":
