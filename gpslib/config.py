@@ -121,7 +121,7 @@ class Config:
 _EPOCHS = {
     "pascal": {"1/16": 32, "1/8": 34, "1/4": 40, "1/2": 60},
     "cityscapes": {"1/16": 128, "1/8": 137, "1/4": 160, "1/2": 240},
-    # CPU-sized: the main job (GPS 1/8, 2 epochs of phase a + 4) fits 15 minutes on a 2-core CPU. Across
+    # CPU-sized: the main job (GPS 1/8: phase a as SupOnly's 4 epochs, then 4) takes 24 min on a 2-core CPU. Across
     # partitions the paper's rule: about as many unlabeled images seen in every run (VOC 32/34/40/60), i.e.
     # E(p) = round(4 * |D^u(1/8)| / |D^u(p)|) with |D^u| = 1,875 / 1,750 / 1,500 / 1,000 of the 2,000 train scenes.
     "digits": {"1/16": 4, "1/8": 4, "1/4": 5, "1/2": 7},
