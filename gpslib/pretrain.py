@@ -6,8 +6,8 @@ a pool of source digits out of every train and val scene, and this module render
 pool exactly as scenes are rendered, then trains DeepLabV3+'s own encoder (same dilations, output stride
 16) with a linear classifier on its deepest features. A tenth of the pool's source digits is held out to
 report the accuracy on unseen handwriting. It trains on one CPU thread whatever the machine: float sums differ
-between thread counts, so one thread gives every clone on one kind of CPU the encoder that the recorded runs used
-(meta.encoder_sha256), and a busy process beside it costs no more than its own core (book/performance.md).
+between thread counts, so one thread gives every clone on one kind of CPU the encoder named by the recorded runs'
+meta.encoder_sha256, and a busy process beside it costs no more than its own core (book/performance.md).
 Built on first use and cached next to the generated data as data/digits/encoders/<backbone>.pt, like the scenes.
 """
 from __future__ import annotations
