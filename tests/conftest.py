@@ -11,6 +11,7 @@ os.environ.setdefault("OMP_NUM_THREADS", "1")
 
 import numpy as np
 import pytest
+import torch
 from PIL import Image
 
 from gpslib.config import make_config
@@ -113,6 +114,14 @@ def tiny_digits(tmp_path_factory):
 def small_digits(tmp_path_factory):
     """A 64-train / 8-val digits dataset of 32 px scenes, for whole training runs in seconds."""
     return ensure_digits(tmp_path_factory.mktemp("digits32"), seed=0, n_train=64, n_val=8, size=32, n_test=8)
+
+
+@pytest.fixture
+def threads_restored():
+    """For a test that sets torch's thread count: the count before is set again afterwards."""
+    before = torch.get_num_threads()
+    yield
+    torch.set_num_threads(before)
 
 
 TINY_BACKBONE = "tu-resnet10t"    # half the time of a ResNet-18 per run

@@ -34,18 +34,14 @@ def test_pretraining_is_deterministic_and_changes_the_encoder():
     assert facts["held_out_digits"] > 0 and 0 <= facts["held_out_accuracy"] <= 1
 
 
-def test_pretraining_trains_on_one_thread_whatever_the_process_uses(monkeypatch):
+def test_pretraining_trains_on_one_thread_whatever_the_process_uses(monkeypatch, threads_restored):
     seen, fit = [], pretrain._fit
     monkeypatch.setattr(pretrain, "_fit", lambda *a: (seen.append(torch.get_num_threads()), fit(*a))[1])
-    before = torch.get_num_threads()
-    try:
-        torch.set_num_threads(2)
-        two, _ = pretrain.pretrain_encoder("resnet18", TINY, log=None)
-        assert torch.get_num_threads() == 2                 # the caller's count is given back
-        torch.set_num_threads(1)
-        one, _ = pretrain.pretrain_encoder("resnet18", TINY, log=None)
-    finally:
-        torch.set_num_threads(before)
+    torch.set_num_threads(2)
+    two, _ = pretrain.pretrain_encoder("resnet18", TINY, log=None)
+    assert torch.get_num_threads() == 2                 # the caller's count is given back
+    torch.set_num_threads(1)
+    one, _ = pretrain.pretrain_encoder("resnet18", TINY, log=None)
     assert seen == [1, 1] and all(torch.equal(two[k], one[k]) for k in one)
 
 
