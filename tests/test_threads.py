@@ -1,6 +1,8 @@
 """The threads follow the cores that other processes leave free; a count the user gives is kept."""
 from __future__ import annotations
 
+import time
+
 import pytest
 import torch
 
@@ -19,9 +21,9 @@ class FakeMachine:
         self.busy += (others + mine) * seconds
 
 
-def _governor(machine: FakeMachine, cores: int = 2) -> threads.FreeCores:
-    return threads.FreeCores(cores=cores, window=3.0, machine=lambda: machine.busy, own=lambda: machine.own,
-                             clock=lambda: machine.now)
+def _governor(machine: FakeMachine, cores: int = 2, sleep=time.sleep) -> threads.FreeCores:
+    return threads.FreeCores(cores=cores, window=3.0, probe=0.5, machine=lambda: machine.busy,
+                             own=lambda: machine.own, clock=lambda: machine.now, sleep=sleep)
 
 
 def test_a_busy_process_takes_a_thread_and_gives_it_back(threads_restored):
@@ -46,8 +48,7 @@ def test_before_the_first_pass_it_looks_at_once_instead_of_a_window_later(thread
     torch.set_num_threads(2)
     m = FakeMachine()
     slept = []
-    g = threads.FreeCores(cores=2, window=3.0, probe=0.5, machine=lambda: m.busy, own=lambda: m.own,
-                          clock=lambda: m.now, sleep=lambda s: (slept.append(s), m.advance(s, 1.0, 0.0)))
+    g = _governor(m, sleep=lambda s: (slept.append(s), m.advance(s, 1.0, 0.0)))
     m.advance(0.1, others=1.0, mine=0.0)       # a busy process, and the run has not started computing
     g.step()
     assert torch.get_num_threads() == 2 and slept == []
