@@ -14,7 +14,7 @@ from ..compare import DASH, Gap, interval
 from ..history import History
 from ..paths import RESULTS_DIR
 from . import filled
-from .experiments import EXPERIMENTS, result_path, variant_of
+from .experiments import EXPERIMENTS, result_path, seeded, variant_of
 from ..report.text import METHOD_LABELS as METHODS
 
 EXPERIMENT_PARTITIONS = {e: sorted({str(p["partition"]) for p in runs.values()}, key=Fraction)
@@ -70,13 +70,9 @@ def gap(frame: pd.DataFrame, a: tuple[str, str], b: tuple[str, str], score: str 
     """a - b in `score`, paired by seed over the seeds both sides recorded."""
     left, right = scores(frame, a, score), scores(frame, b, score)
     seeds = left.index.intersection(right.index)
-    same = [result_path(a[0], _name(a[1], s)) == result_path(b[0], _name(b[1], s)) for s in seeds]
+    same = [result_path(a[0], seeded(a[1], s)) == result_path(b[0], seeded(b[1], s)) for s in seeds]
     equal = bool((left[seeds] == right[seeds]).all())     # trained apart, yet the same run to the last bit
     return interval(left[seeds] - right[seeds], identical=bool(seeds.size) and (all(same) or equal))
-
-
-def _name(variant: str, seed) -> str:
-    return variant if seed == 0 else f"{variant}-s{seed}"
 
 
 def run(method: str, partition: str) -> str:

@@ -23,7 +23,8 @@ PARTITIONS = ("1/16", "1/8", "1/4", "1/2")
 CONVERGED_FACTOR = 4   # converged: four times the preset's E at every partition (16, 16, 20, 28), the paper's ratio
 
 
-def _seeded(name: str, seed: int) -> str:
+def seeded(name: str, seed: int) -> str:
+    """A run's name at a seed: 'gps-1_8-s1'; seed 0 keeps the plain name."""
     return name if seed == 0 else f"{name}-s{seed}"
 
 
@@ -33,7 +34,7 @@ def _slug(partition: str) -> str:
 
 def _grid(methods, partitions=PARTITIONS, **params: Any) -> dict[str, dict[str, Any]]:
     """Every method x partition x seed, SupOnly first (GPS's phase a loads it), seed 0 with the plain name."""
-    return {_seeded(f"{method}-{_slug(p)}", seed): {"method": method, "partition": p, "seed": seed, **params}
+    return {seeded(f"{method}-{_slug(p)}", seed): {"method": method, "partition": p, "seed": seed, **params}
             for p in partitions for seed in SEEDS for method in methods}
 
 
@@ -87,7 +88,7 @@ EXPERIMENTS: dict[str, dict[str, dict[str, Any]]] = {
         for name, params in _grid(("gps",), ("1/8",), epochs=_converged("1/8"), **change).items()},
     # The first preset's experiments; book/results/README.md says what each records.
     "main": _grid(("gps", "cps", "supervised"), ("1/8", "1/16", "1/4", "1/2")),
-    **{experiment: {_seeded(name, seed): {**params, "seed": seed}
+    **{experiment: {seeded(name, seed): {**params, "seed": seed}
                     for seed in SEEDS for name, params in variants.items()}
        for experiment, variants in ABLATIONS.items()},
     "longer": {f"{method}-1_8": {"method": method, "partition": "1/8", "epochs": 8}
@@ -98,23 +99,23 @@ EXPERIMENTS: dict[str, dict[str, dict[str, Any]]] = {
                       "one-box": {"method": "cps", "partition": "1/8", "cutmix": True, "cutmix_boxes": 1}},
     "converged": _grid(("gps", "cps", "supervised"), ("1/8", "1/16"), epochs=CONVERGED_EPOCHS),
     # Fig. 4. The preset's epoch rule for |D^u| = 2,000: round(4 * 1,750 / 2,000) = 4 epochs of 2,000 / 8 it.
-    "full": {_seeded(name, seed): {**params, "partition": "1", "seed": seed, "epochs": 4, "iters_per_epoch": 250}
+    "full": {seeded(name, seed): {**params, "partition": "1", "seed": seed, "epochs": 4, "iters_per_epoch": 250}
              for seed in SEEDS for name, params in (("supervised-all", {"method": "supervised"}),
                                                     ("gps-dagger-all", {"method": "gps", "dagger": True}))}
             | _grid(("gps",), ("1/2",)),
     # Where the latch can act: at E = 4 adaptive and fixed are one training, at E = 8 it raises w in four epochs.
-    "latch": {_seeded(name, seed): {"method": "gps", "partition": "1/8", "epochs": 8, "rampup": rampup, "seed": seed}
+    "latch": {seeded(name, seed): {"method": "gps", "partition": "1/8", "epochs": 8, "rampup": rampup, "seed": seed}
               for seed in LATCH_SEEDS for name, rampup in (("adaptive", "adaptive"), ("fixed", "fixed"))},
 }
 
 
 # Runs that are the very same training as another recorded run (the ablations' reference main/gps-1_8, seed by
 # seed, which also is Table 4's last row; the `longer` GPS run): recorded once, read under both names.
-SAME_AS = {(experiment, _seeded(name, seed)): ("main", _seeded("gps-1_8", seed)) for seed in SEEDS
+SAME_AS = {(experiment, seeded(name, seed)): ("main", seeded("gps-1_8", seed)) for seed in SEEDS
            for experiment, name in (("update", "two_step"), ("rampup", "adaptive"), ("teacher_lr", "literal"),
                                     ("table4", "gps1-cps1-fps1"))} | {
-    ("latch", _seeded("adaptive", seed)): ("longer", _seeded("gps-1_8", seed)) for seed in LATCH_SEEDS} | {
-    ("full", _seeded("gps-1_2", seed)): ("main", _seeded("gps-1_2", seed)) for seed in SEEDS} | {
+    ("latch", seeded("adaptive", seed)): ("longer", seeded("gps-1_8", seed)) for seed in LATCH_SEEDS} | {
+    ("full", seeded("gps-1_2", seed)): ("main", seeded("gps-1_2", seed)) for seed in SEEDS} | {
     ("cutmix_recipe", "three-boxes"): ("cutmix", "cps-1_8")}
 
 
@@ -160,7 +161,7 @@ def supervised_run(experiment: str, name: str) -> Path | None:
     if experiment not in CURRENT or params.get("method") != "gps" or "teacher_epochs" in params:
         return None
     source = "tables_converged" if "epochs" in params else "tables"      # a converged grid names its E
-    supervised = _seeded(f"supervised-{_slug(params['partition'])}", params.get("seed", 0))
+    supervised = seeded(f"supervised-{_slug(params['partition'])}", params.get("seed", 0))
     path = RUNS_DIR / "recorded" / source / supervised / "last.pt"
     return path if path.is_file() else None
 
