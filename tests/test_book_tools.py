@@ -15,6 +15,7 @@ matplotlib.use("Agg")
 from gpslib import parameters  # noqa: E402
 from gpslib.book import claims, evidence, experiments, figures, say  # noqa: E402
 from gpslib.report import style, text as run_report  # noqa: E402
+from gpslib.compare import interval  # noqa: E402
 from gpslib.config import make_config  # noqa: E402
 from gpslib.errors import GpslibError  # noqa: E402
 from gpslib.history import History  # noqa: E402
@@ -300,6 +301,8 @@ def test_the_claims_table_is_judged_by_one_function_and_the_words_follow(tmp_pat
     record(tmp_path / "more", "tables", "supervised-1_16", "supervised", "1/16", (0.62, 0.63))
     found = claims.finding(evidence.runs(tmp_path / "more"))
     assert found["plain_supervised"] == "GPS − SupOnly is +8.0 points at 1/16, one seed so far"
+    near_zero = claims.plain({"1/8": interval([-0.03])}, "GPS", "CPS")           # rounds to 0.0: no minus sign
+    assert near_zero == "GPS − CPS is +0.0 points at 1/8, one seed so far"
 
 
 def test_a_chapter_comparison_and_listing_use_the_same_pairing(tmp_path):
