@@ -46,17 +46,19 @@ class Gap:
 
     def __format__(self, spec: str) -> str:
         """'' -> '+2.6 points, 95 % CI 1.6 to 3.6, 3 seeds'; 'cell' -> '+2.6 (1.6 to 3.6)'; 'short' -> '+2.6;
-        95 % CI 1.6 to 3.6' or '+2.6, one seed'; 'rel' -> 'is ahead of' / 'is behind' / 'is not separated from';
-        'cell.3': three decimals (a loss)."""
+        95 % CI 1.6 to 3.6' or '+2.6, one seed'; 'mean' -> '+2.6'; 'rel' -> 'is ahead of' / 'is behind' / 'is not
+        separated from'; 'cell.3': three decimals (a loss)."""
         spec, _, places = spec.partition(".")
         d = int(places or 1)
         if spec == "rel":
             return {1: "is ahead of", -1: "is behind", 0: "is not separated from"}[self.sign]
         if self.n == 0:
             return DASH if spec == "cell" else "no seed recorded on both sides"
+        mean = f"{round(self.mean, d) + 0.0 or 0.0:+.{d}f}"     # a mean that rounds to zero is +0.0, never -0.0
+        if spec == "mean":
+            return mean
         if self.identical:
             return "identical runs" if spec == "cell" else "the very same runs, so no difference"
-        mean = f"{round(self.mean, d) + 0.0 or 0.0:+.{d}f}"
         ends = f"{self.low:.{d}f}{NBSP}to{NBSP}{self.high:.{d}f}"
         if spec == "short":
             return f"{mean}, one seed" if self.n < 2 else f"{mean}; 95{NBSP}%{NBSP}CI {ends}"

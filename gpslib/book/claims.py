@@ -155,7 +155,7 @@ def plain(gaps: dict[str, Gap], a: str, b: str) -> str:
         parts.append(f"{a} and {b} are not separated at any partition" if len(level) == len(gaps) and not parts
                      else f"at {listed(level)} the two are not separated")
     if single := {p: g for p, g in gaps.items() if g.n == 1}:
-        sizes = listed([f"{round(g.mean, 1) + 0.0:+.1f}".replace("-", "−") for g in single.values()])  # no −0.0
+        sizes = listed([f"{g:mean}".replace("-", "−") for g in single.values()])
         parts.append(f"{a} − {b} is {sizes} points at {listed(list(single))}, one seed so far")
     return "; ".join(parts) if parts else "not recorded"
 
