@@ -101,7 +101,8 @@ class History:
 def environment() -> dict[str, Any]:
     import torch
     info = {"python": platform.python_version(), "torch": str(torch.__version__), "host": platform.node(),
-            "cpu_threads": torch.get_num_threads(), "git_commit": git_commit()}
+            "cpu_threads": torch.get_num_threads(), "git_commit": git_commit(),
+            "cpu_capability": torch.backends.cpu.get_cpu_capability()}   # ATen's vector ISA: it too sets a run's bits
     if torch.cuda.is_available():
         info["gpu"] = torch.cuda.get_device_name()
     return info

@@ -216,6 +216,25 @@ def test_workers_skip_a_run_that_another_holds_and_record_the_rest(tmp_path, mon
     assert out.returncode == 0 and "'update'" in out.stdout, out.stderr     # the command the workers run
 
 
+def test_the_recording_command_restarts_itself_under_the_recordings_numerics(monkeypatch):
+    started = []
+    monkeypatch.setattr(experiments.os, "execve", lambda exe, args, env: started.append((args[1:], env)))
+    monkeypatch.setattr(experiments.platform, "machine", lambda: "x86_64")
+    for key in experiments.RECORDING_ENV:
+        monkeypatch.delenv(key, raising=False)
+    experiments.pin_numerics(["tables", "gps-1_8"])
+    (args, env), = started
+    assert args == ["-m", "gpslib.book.experiments", "tables", "gps-1_8"]
+    assert env["ATEN_CPU_CAPABILITY"] == "avx2" and env["ONEDNN_MAX_CPU_ISA"] == "AVX2" and env["OMP_NUM_THREADS"] == "1"
+    for key, value in experiments.RECORDING_ENV.items():
+        monkeypatch.setenv(key, value)
+    experiments.pin_numerics(["tables"])                      # already pinned: runs on
+    monkeypatch.setattr(experiments.platform, "machine", lambda: "aarch64")
+    monkeypatch.delenv("ATEN_CPU_CAPABILITY")
+    experiments.pin_numerics(["tables"])                      # no AVX2 to hold to
+    assert len(started) == 1
+
+
 def test_the_grid_records_every_setting_the_paper_reports():
     grid = experiments.EXPERIMENTS
     assert len(grid["cutmix"]) == 2 * 2 * 3 and all(p["cutmix"] and p["cutmix_boxes"] == 3
@@ -320,6 +339,17 @@ def test_a_chapter_comparison_and_listing_use_the_same_pairing(tmp_path):
     listed = evidence.listing(frame, "update")
     assert list(listed.index) == ["two_step", "merged", "two_step-s1", "merged-s1", "two_step-s2", "merged-s2"]
     assert listed.loc["merged-s1", "val S1"] == 71.0 and listed.loc["merged", "test T"] == "–"
+
+
+def test_a_seed_whose_methods_started_from_different_encoders_is_named(tmp_path):
+    for method, encoders in (("gps", ("a1", "b2")), ("supervised", ("a1", "c3")), ("cps", ("", "b2"))):
+        for seed, encoder in enumerate(encoders):             # "": recorded before runs named their encoder
+            h = make_history(method, seed=seed)
+            h.meta["encoder_sha256"] = encoder or None
+            h.save(tmp_path / "tables_converged" / f"{experiments.seeded(f'{method}-1_8', seed)}.json")
+    frame = evidence.runs(tmp_path)
+    assert evidence.mixed_starts(frame) == ["1/8 seed 1"]
+    assert evidence.mixed_starts(frame[frame["seed"] == 0]) == []
 
 
 def test_cps_collapse_names_where_cps_falls_ten_points_below_suponly(tmp_path):

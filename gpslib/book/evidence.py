@@ -38,7 +38,7 @@ def _row(experiment: str, name: str, h: History) -> dict:
             if len(h.evals) > 1 and "miou_student1" in h.evals[-2] else math.nan,
             "fps_epoch1": np.mean([r["fps"] for r in h.iterations if r.get("epoch") == 1 and "fps" in r] or [math.nan]),
             "latch": h.latch.get("latched_epoch"), "threads": h.meta.get("cpu_threads"),
-            "minutes": h.meta.get("wall_time_s", math.nan) / 60}
+            "minutes": h.meta.get("wall_time_s", math.nan) / 60, "encoder": h.meta.get("encoder_sha256") or ""}
 
 
 @lru_cache(maxsize=4)
@@ -73,6 +73,13 @@ def gap(frame: pd.DataFrame, a: tuple[str, str], b: tuple[str, str], score: str 
     same = [result_path(a[0], seeded(a[1], s)) == result_path(b[0], seeded(b[1], s)) for s in seeds]
     equal = bool((left[seeds] == right[seeds]).all())     # trained apart, yet the same run to the last bit
     return interval(left[seeds] - right[seeds], identical=bool(seeds.size) and (all(same) or equal))
+
+
+def mixed_starts(frame: pd.DataFrame) -> list[str]:
+    """'1/4 seed 1' for each partition and seed whose runs started from different pre-trained encoders (the digits
+    encoder's bits depend on the CPU that pre-trained it); a run recorded before runs named theirs matches any."""
+    named = frame[frame["encoder"] != ""]
+    return [f"{p} seed {s}" for (p, s), e in named.groupby(["partition", "seed"])["encoder"] if e.nunique() > 1]
 
 
 def run(method: str, partition: str) -> str:

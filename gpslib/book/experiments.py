@@ -3,6 +3,9 @@ notebook's code path) and stores with the papermill command that re-runs it; `lo
 from __future__ import annotations
 
 import json
+import os
+import platform
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -166,6 +169,20 @@ def supervised_run(experiment: str, name: str) -> Path | None:
     return path if path.is_file() else None
 
 
+# The recordings' numerics: one thread (the thread count splits a convolution's sums) and ATen's and oneDNN's kernels
+# held to AVX2, so that every x86-64 CPU repeats a recorded run bit for bit: on an AVX-512 CPU the digits encoder's
+# pre-training alone ends elsewhere (08e735e06a28, not the recorded runs' edf407b3e7dd).
+RECORDING_ENV = {"OMP_NUM_THREADS": "1", "ATEN_CPU_CAPABILITY": "avx2", "ONEDNN_MAX_CPU_ISA": "AVX2"}
+
+
+def pin_numerics(argv: list[str]) -> None:
+    """Start the recording command again under RECORDING_ENV (on x86-64), unless it runs under it already: torch
+    reads these variables once, when it loads."""
+    if platform.machine() in ("x86_64", "AMD64") and any(os.environ.get(k) != v for k, v in RECORDING_ENV.items()):
+        os.execve(sys.executable, [sys.executable, "-m", "gpslib.book.experiments", *argv],
+                  {**os.environ, **RECORDING_ENV})
+
+
 def papermill_command(params: dict[str, Any]) -> str:
     """The command that re-runs a recorded run through the book's training notebook."""
     flags = " ".join(f"-p {k} {v}" for k, v in params.items())
@@ -241,4 +258,5 @@ def main(argv: list[str] | None = None) -> None:
 
 
 if __name__ == "__main__":
+    pin_numerics(sys.argv[1:])
     main()
