@@ -82,9 +82,9 @@ def _axes_width(ax) -> float:
 
 
 def x_epochs(ax, label: str, note: str) -> None:
-    """An epoch axis: whole epochs, and a label with a second line for what lies off the axis, wrapped to the
-    panel."""
-    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    """An epoch axis: whole epochs, at most one tick per 0.35 inch so that the numbers of a narrow panel never
+    touch, and a label with a second line for what lies off the axis, wrapped to the panel."""
+    ax.xaxis.set_major_locator(MaxNLocator(nbins=max(2, int(_axes_width(ax) / 0.35)), integer=True))
     ax.set_xlabel(wrap(label + (f"\n{note}" if note else ""), TEXT_PT, max(_axes_width(ax), 1.5)))
 
 
