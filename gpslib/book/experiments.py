@@ -170,8 +170,8 @@ def supervised_run(experiment: str, name: str) -> Path | None:
 
 
 # The recordings' numerics: one thread (the thread count splits a convolution's sums) and ATen's and oneDNN's kernels
-# held to AVX2, so that every x86-64 CPU repeats a recorded run bit for bit: on an AVX-512 CPU the digits encoder's
-# pre-training alone ends elsewhere (08e735e06a28, not the recorded runs' edf407b3e7dd).
+# held to AVX2, so that another x86-64 CPU repeats a recorded run bit for bit (an AVX-512 CPU did: book/performance.md);
+# left to its own kernels, that CPU pre-trains another digits encoder (08e735e06a28, not the runs' edf407b3e7dd).
 RECORDING_ENV = {"OMP_NUM_THREADS": "1", "ATEN_CPU_CAPABILITY": "avx2", "ONEDNN_MAX_CPU_ISA": "AVX2"}
 
 
