@@ -322,6 +322,8 @@ def test_the_claims_table_is_judged_by_one_function_and_the_words_follow(tmp_pat
     assert found["plain_supervised"] == "GPS − SupOnly is +8.0 points at 1/16, one seed so far"
     near_zero = claims.plain({"1/8": interval([-0.03])}, "GPS", "CPS")           # rounds to 0.0: no minus sign
     assert near_zero == "GPS − CPS is +0.0 points at 1/8, one seed so far"
+    level_and_single = claims.plain({"1/16": interval([-1.0, 0.5, 2.0]), "1/4": interval([1.0])}, "GPS", "CPS")
+    assert level_and_single == "GPS and CPS are not separated at 1/16; GPS − CPS is +1.0 points at 1/4, one seed so far"
 
 
 def test_a_chapter_comparison_and_listing_use_the_same_pairing(tmp_path):

@@ -143,8 +143,8 @@ def across(gaps: dict[str, Gap]) -> str:
 
 def plain(gaps: dict[str, Gap], a: str, b: str) -> str:
     """The same in plain words, sizes without intervals: 'GPS beats SupOnly at 1/16 and 1/8 (by 6.4 and 3.8
-    points); GPS trails SupOnly at 1/4 (by 1.2 points); at 1/2 the two are not separated'. A partition with one
-    seed is given as its one difference, since it has no interval."""
+    points); GPS trails SupOnly at 1/4 (by 1.2 points); GPS and SupOnly are not separated at 1/2'. Every clause names
+    both methods; a partition with one seed is given as its one difference, since it has no interval."""
     parts = []
     for sign, verb in ((1, "beats"), (-1, "trails")):
         where = {p: g for p, g in gaps.items() if g.n > 1 and g.sign == sign}
@@ -152,8 +152,8 @@ def plain(gaps: dict[str, Gap], a: str, b: str) -> str:
             sizes = listed([f"{abs(g.mean):.1f}" for g in where.values()])
             parts.append(f"{a} {verb} {b} at {listed(list(where))} (by {sizes} points)")
     if level := [p for p, g in gaps.items() if g.n > 1 and g.sign == 0]:
-        parts.append(f"{a} and {b} are not separated at any partition" if len(level) == len(gaps) and not parts
-                     else f"at {listed(level)} the two are not separated")
+        where = "any partition" if len(level) == len(gaps) else listed(level)
+        parts.append(f"{a} and {b} are not separated at {where}")
     if single := {p: g for p, g in gaps.items() if g.n == 1}:
         sizes = listed([f"{g:mean}".replace("-", "−") for g in single.values()])
         parts.append(f"{a} − {b} is {sizes} points at {listed(list(single))}, one seed so far")
