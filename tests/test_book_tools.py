@@ -312,6 +312,7 @@ def test_the_claims_table_is_judged_by_one_function_and_the_words_follow(tmp_pat
     assert found["plain_cps"] == "GPS beats CPS at 1/8 (by 10.0 points)"
     assert found["plain_cps_supervised"] == "CPS trails SupOnly at 1/8 (by 3.3 points)"
     assert found["held"] == "no partition" and claims.order(frame, "tables", "1/8") == "refuted"
+    assert found["partitions"] == "1/8" and found["unrecorded"] == "1/16, 1/4 and 1/2"   # 1/8: every run is there
     assert claims.collapsed(frame, "tables", "1/8", margin=3.0) and not claims.collapsed(frame, "tables", "1/8")
     table = evidence.method_table(frame)
     assert table.loc[("preset E", "GPS"), "1/8"] == "72.0 (3)" and table.loc[("preset E", "CPS"), "1/16"] == "–"
@@ -320,6 +321,7 @@ def test_the_claims_table_is_judged_by_one_function_and_the_words_follow(tmp_pat
     record(tmp_path / "more", "tables", "supervised-1_16", "supervised", "1/16", (0.62, 0.63))
     found = claims.finding(evidence.runs(tmp_path / "more"))
     assert found["plain_supervised"] == "GPS − SupOnly is +8.0 points at 1/16, one seed so far"
+    assert found["partitions"] == "1/16" and found["unrecorded"] == "1/16, 1/8, 1/4 and 1/2"  # 1/16 lacks seeds
     near_zero = claims.plain({"1/8": interval([-0.03])}, "GPS", "CPS")           # rounds to 0.0: no minus sign
     assert near_zero == "GPS − CPS is +0.0 points at 1/8, one seed so far"
     level_and_single = claims.plain({"1/16": interval([-1.0, 0.5, 2.0]), "1/4": interval([1.0])}, "GPS", "CPS")

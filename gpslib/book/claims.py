@@ -10,6 +10,7 @@ import pandas as pd
 from . import listed
 from ..compare import DASH, NBSP, Gap
 from .evidence import EXPERIMENT_PARTITIONS, METHODS, gap, run, scores
+from .experiments import EXPERIMENTS
 
 # Table 3 of the paper (Pascal VOC 2012, ResNet-50, no CutMix): mIoU per partition and method.
 PAPER_TABLE3 = {"1/16": {"gps": 72.91, "cps": 71.98, "supervised": 63.90},
@@ -111,7 +112,8 @@ def order(frame: pd.DataFrame, experiment: str, partition: str) -> str:
 
 def finding(frame: pd.DataFrame, experiment: str = "tables") -> dict[str, str]:
     """The phrases the introduction's first paragraph is made of, each computed from `experiment`'s test scores:
-    GPS against SupOnly and CPS over the partitions, where CPS collapsed, where the paper's order holds."""
+    GPS against SupOnly and CPS over the partitions, where CPS collapsed, where the paper's order holds, and where a
+    run of the experiment is still missing."""
     recorded = [p for p in EXPERIMENT_PARTITIONS[experiment] if gap(
         frame, (experiment, run("gps", p)), (experiment, run("supervised", p))).n]
     vs = {other: {p: gap(frame, (experiment, run("gps", p)), (experiment, run(other, p))) for p in recorded}
@@ -119,12 +121,14 @@ def finding(frame: pd.DataFrame, experiment: str = "tables") -> dict[str, str]:
     cps = {p: gap(frame, (experiment, run("cps", p)), (experiment, run("supervised", p))) for p in recorded}
     fell = [p for p in recorded if vs["cps"][p].n and collapsed(frame, experiment, p)]
     held = [p for p in recorded if order(frame, experiment, p) == "confirmed"]
+    done = set(frame.loc[frame["experiment"] == experiment, "name"])
+    missing = {str(params["partition"]) for name, params in EXPERIMENTS[experiment].items() if name not in done}
     return {
         "vs_cps": across(vs["cps"]),
         "plain_supervised": plain(vs["supervised"], "GPS", "SupOnly"), "plain_cps": plain(vs["cps"], "GPS", "CPS"),
         "plain_cps_supervised": plain(cps, "CPS", "SupOnly"), "held": listed(held) or "no partition",
         "partitions": listed(recorded),
-        "unrecorded": listed([p for p in EXPERIMENT_PARTITIONS[experiment] if p not in recorded]),
+        "unrecorded": listed([p for p in EXPERIMENT_PARTITIONS[experiment] if p in missing]),
         "collapse": (f"CPS collapses at {listed(fell)}: its S1 ends more than 10 points below SupOnly's, so "
                      "there GPS's lead over CPS measures that collapse, not GPS's gain. " if fell else ""),
     }
